@@ -1,0 +1,20 @@
+//! ringway: an HTTP/1.1 load balancer for bare-metal Linux, thread-per-core on io_uring.
+//!
+//! The modules follow the request path. Everything except `worker` is pure: it takes values or
+//! bytes and returns values, never imports monoio and never reads the clock.
+//!
+//! - `config`: the TOML file model and the validated, typed `Config` built from it.
+//! - `http`: request and response head parsing with limits, body framing, the chunked codec,
+//!   head encoding.
+//! - `balance`: listener rules, target groups and target selection.
+//! - `error`: the proxy's error causes and the synthetic responses they turn into.
+//! - `worker`: the runtime: one monoio runtime per core, accept, the connection state machine,
+//!   the upstream pool; also the built-in origin server.
+//! - `doctor`: host checks for `ringway doctor`.
+
+pub mod balance;
+pub mod config;
+pub mod doctor;
+pub mod error;
+pub mod http;
+pub mod worker;
