@@ -7,10 +7,16 @@
 //! - `parse`: `parse_request` and `parse_response`, httparse plus the limits of DESIGN.md §3
 //!   (414 and 431 even on incomplete input) and 505 for other versions.
 //! - `lines`: the per-line limit (`max_line`) on raw bytes, for complete and incomplete heads.
+//! - `fields`: `header_value`, comma lists, `connection_options`, `is_hop_by_hop`.
+//! - `framing`: `request_framing` and `response_framing` (RFC 9112 §6.3; strict for requests).
 
+mod fields;
+mod framing;
 mod lines;
 mod parse;
 mod types;
 
+pub use fields::{connection_options, header_value, is_hop_by_hop};
+pub use framing::{request_framing, response_framing};
 pub use parse::{parse_request, parse_response};
 pub use types::*;
