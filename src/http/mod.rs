@@ -9,13 +9,16 @@
 //! - `lines`: the per-line limit (`max_line`) on raw bytes, for complete and incomplete heads.
 //! - `fields`: `header_value`, comma lists, `connection_options`, `is_hop_by_hop`.
 //! - `framing`: `request_framing` and `response_framing` (RFC 9112 §6.3; strict for requests).
+//! - `chunked`: `ChunkedDecoder`, a validating scanner that finds where a chunked body ends.
 
+mod chunked;
 mod fields;
 mod framing;
 mod lines;
 mod parse;
 mod types;
 
+pub use chunked::{ChunkProgress, ChunkedDecoder, ChunkedError};
 pub use fields::{connection_options, header_value, is_hop_by_hop};
 pub use framing::{request_framing, response_framing};
 pub use parse::{parse_request, parse_response};
