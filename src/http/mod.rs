@@ -10,8 +10,10 @@
 //! - `fields`: `header_value`, comma lists, `connection_options`, `is_hop_by_hop`.
 //! - `framing`: `request_framing` and `response_framing` (RFC 9112 §6.3; strict for requests).
 //! - `chunked`: `ChunkedDecoder`, a validating scanner that finds where a chunked body ends.
+//! - `encode`: appends request and status lines, fields and `Content-Length` to a `Vec<u8>`.
 
 mod chunked;
+pub mod encode;
 mod fields;
 mod framing;
 mod lines;
