@@ -4,6 +4,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use ringway::http::{self, encode, Limits, Version};
 use std::hint::black_box;
+use std::mem::MaybeUninit;
 
 /// A Chrome navigation request as a browser sends it, about 400 bytes.
 const REQUEST: &[u8] = b"GET /products/shoes?color=red&size=42 HTTP/1.1\r\n\
@@ -37,6 +38,15 @@ fn parse(c: &mut Criterion) {
             let mut headers = [httparse::EMPTY_HEADER; 100];
             let mut req = httparse::Request::new(&mut headers);
             let n = req.parse(black_box(REQUEST));
+            (n, req.headers.len())
+        })
+    });
+    // The same, with the uninitialized header slots parse_request uses.
+    group.bench_function("httparse_request_uninit_baseline", |b| {
+        b.iter(|| {
+            let mut headers = [const { MaybeUninit::uninit() }; 100];
+            let mut req = httparse::Request::new(&mut []);
+            let n = req.parse_with_uninit_headers(black_box(REQUEST), &mut headers);
             (n, req.headers.len())
         })
     });

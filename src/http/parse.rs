@@ -9,6 +9,8 @@
 //! one exception: a syntax error followed later by an over-long line gives 400 on a short
 //! prefix and 400 or 414/431 on the whole, depending on which is found first; both close.)
 
+use std::mem::MaybeUninit;
+
 use super::lines::{check_lines, first_long_line, skip_empty_lines};
 use super::types::{Header, Limits, Method, ParseError, RequestHead, ResponseHead, Span, Version};
 
@@ -123,11 +125,11 @@ fn parse_head<T: Head>(
 }
 
 fn attempt_request(window: &[u8], max_headers: usize) -> Attempt<RequestHead> {
-    let mut stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+    let mut stack = [const { MaybeUninit::uninit() }; STACK_HEADERS];
     let mut heap = Vec::new();
     let slots = header_slots(&mut stack, &mut heap, max_headers);
-    let mut req = httparse::Request::new(slots);
-    match req.parse(window) {
+    let mut req = httparse::Request::new(&mut []);
+    match req.parse_with_uninit_headers(window, slots) {
         Ok(httparse::Status::Complete(len)) => build_request(window, &req, len),
         Ok(httparse::Status::Partial) => Attempt::Partial,
         Err(httparse::Error::Version) => version_verdict(window, Kind::Request),
@@ -136,11 +138,13 @@ fn attempt_request(window: &[u8], max_headers: usize) -> Attempt<RequestHead> {
 }
 
 fn attempt_response(window: &[u8], max_headers: usize) -> Attempt<ResponseHead> {
-    let mut stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+    let mut stack = [const { MaybeUninit::uninit() }; STACK_HEADERS];
     let mut heap = Vec::new();
     let slots = header_slots(&mut stack, &mut heap, max_headers);
-    let mut resp = httparse::Response::new(slots);
-    match resp.parse(window) {
+    let mut resp = httparse::Response::new(&mut []);
+    match httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut resp, window, slots)
+    {
         Ok(httparse::Status::Complete(len)) => build_response(window, &resp, len),
         Ok(httparse::Status::Partial) => Attempt::Partial,
         Err(httparse::Error::Version) => version_verdict(window, Kind::Response),
@@ -148,18 +152,22 @@ fn attempt_response(window: &[u8], max_headers: usize) -> Attempt<ResponseHead> 
     }
 }
 
+/// Header slots for httparse, uninitialized: httparse writes each before it hands it back,
+/// and initializing 128 slots would cost about as much as parsing a small head.
 fn header_slots<'s, 'b>(
-    stack: &'s mut [httparse::Header<'b>; STACK_HEADERS],
-    heap: &'s mut Vec<httparse::Header<'b>>,
+    stack: &'s mut [Slot<'b>; STACK_HEADERS],
+    heap: &'s mut Vec<Slot<'b>>,
     n: usize,
-) -> &'s mut [httparse::Header<'b>] {
+) -> &'s mut [Slot<'b>] {
     if n <= STACK_HEADERS {
         &mut stack[..n]
     } else {
-        heap.resize(n, httparse::EMPTY_HEADER);
+        heap.resize(n, MaybeUninit::uninit());
         heap
     }
 }
+
+type Slot<'b> = MaybeUninit<httparse::Header<'b>>;
 
 fn build_request(buf: &[u8], req: &httparse::Request, len: usize) -> Attempt<RequestHead> {
     let (Some(method), Some(path), Some(minor)) = (req.method, req.path, req.version) else {
