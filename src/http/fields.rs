@@ -1,7 +1,7 @@
 //! Reading header fields of a parsed head: lookup by name, comma-separated lists (RFC 9110
 //! §5.6.1), the Connection and Expect options, and which fields are hop-by-hop.
 
-use super::types::{ConnectionOptions, Header, Version};
+use super::types::{ConnectionOptions, Header, Span, Version};
 
 /// The value of the first field named `name` (ASCII case-insensitive).
 pub fn header_value<'a>(buf: &'a [u8], headers: &[Header], name: &[u8]) -> Option<&'a [u8]> {
@@ -19,8 +19,14 @@ where
 {
     headers
         .iter()
-        .filter(move |h| h.name.of(buf).eq_ignore_ascii_case(name))
-        .map(move |h| h.value.of(buf))
+        .filter(move |h| bytes(buf, h.name).is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        .filter_map(move |h| bytes(buf, h.value))
+}
+
+/// `span.of(buf)` without the panic when a head is paired with the wrong buffer: such a field
+/// is skipped.
+fn bytes(buf: &[u8], span: Span) -> Option<&[u8]> {
+    buf.get(span.start as usize..span.end as usize)
 }
 
 /// The elements of a comma-separated list, OWS trimmed. Empty elements are kept: RFC 9110
@@ -85,7 +91,6 @@ pub fn connection_options(buf: &[u8], version: Version, headers: &[Header]) -> C
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::http::types::Span;
 
     /// Builds a buffer and header spans from name/value pairs, as a parser would.
     pub(crate) fn fields(pairs: &[(&str, &str)]) -> (Vec<u8>, Vec<Header>) {
@@ -111,6 +116,16 @@ pub(crate) mod tests {
             buf.extend_from_slice(b"\r\n");
         }
         (buf, headers)
+    }
+
+    #[test]
+    fn spans_outside_the_buffer_are_skipped_not_a_panic() {
+        let (buf, headers) = fields(&[("Host", "a")]);
+        assert_eq!(header_value(&buf[..3], &headers, b"host"), None);
+        assert_eq!(
+            connection_options(b"", Version::Http11, &headers),
+            ConnectionOptions::default()
+        );
     }
 
     #[test]
