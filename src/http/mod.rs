@@ -1,6 +1,27 @@
 //! HTTP/1.1 heads and bodies, pure: parsing with limits, body framing (RFC 9112 §6), the
-//! chunked codec and head encoding. No I/O, no clock.
+//! chunked codec and head encoding. No I/O, no clock; depends on httparse and nothing else in
+//! the crate.
+//!
+//! - `types`: the values everything here produces: offsets (`Span`) into the caller's buffer,
+//!   heads, limits, framing and errors.
+//! - `parse`: `parse_request` and `parse_response`, httparse plus the limits of DESIGN.md §3
+//!   (414 and 431 even on incomplete input) and 505 for other versions.
+//! - `lines`: the per-line limit (`max_line`) on raw bytes, for complete and incomplete heads.
+//! - `fields`: `header_value`, comma lists, `connection_options`, `is_hop_by_hop`.
+//! - `framing`: `request_framing` and `response_framing` (RFC 9112 §6.3; strict for requests).
+//! - `chunked`: `ChunkedDecoder`, a validating scanner that finds where a chunked body ends.
+//! - `encode`: appends request and status lines, fields and `Content-Length` to a `Vec<u8>`.
 
+mod chunked;
+pub mod encode;
+mod fields;
+mod framing;
+mod lines;
+mod parse;
 mod types;
 
+pub use chunked::{ChunkProgress, ChunkedDecoder, ChunkedError};
+pub use fields::{connection_options, header_value, is_hop_by_hop};
+pub use framing::{request_framing, response_framing};
+pub use parse::{parse_request, parse_response};
 pub use types::*;
