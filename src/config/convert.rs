@@ -369,14 +369,17 @@ fn target_group(i: usize, f: FileTargetGroup) -> Result<TargetGroup, ConfigError
         })?,
     };
     let slow_key = key("slow_start.duration_seconds");
-    let slow_start = secs(&slow_key, f.slow_start, d.slow_start, 0, 900)?;
-    if (1..30).contains(&slow_start.as_secs()) {
-        return Err(ConfigError::invalid(
-            slow_key,
-            slow_start.as_secs().to_string(),
-            "0 or 30..=900",
-        ));
-    }
+    let slow_start = match f.slow_start {
+        None => d.slow_start,
+        Some(s @ (0 | 30..=900)) => Duration::from_secs(s.unsigned_abs()),
+        Some(s) => {
+            return Err(ConfigError::invalid(
+                slow_key,
+                s.to_string(),
+                "0 or 30..=900",
+            ))
+        }
+    };
     let max_idle = int(
         &key("pool.max_idle_per_target"),
         f.pool_max_idle_per_target,
