@@ -18,6 +18,7 @@ mod error;
 mod file;
 mod load;
 mod names;
+mod render;
 mod types;
 
 pub use attributes::{attribute, Attribute, Kind, Value, ATTRIBUTES, ATTRIBUTE_KEYS};
@@ -28,3 +29,6 @@ pub use file::{
     FileTarget, FileTargetGroup, FileWeightedTarget,
 };
 pub use types::*;
+
+#[cfg(test)]
+mod tests;
