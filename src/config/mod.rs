@@ -21,7 +21,10 @@ mod names;
 mod render;
 mod types;
 
-pub use attributes::{attribute, Attribute, Kind, Value, ATTRIBUTES, ATTRIBUTE_KEYS};
+pub use attributes::{
+    attribute, Attribute, Kind as AttributeKind, Value as AttributeValue, ATTRIBUTES,
+    ATTRIBUTE_KEYS,
+};
 pub use convert::DEFAULT_ADMIN;
 pub use error::ConfigError;
 pub use file::{

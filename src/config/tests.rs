@@ -695,3 +695,28 @@ fn the_readme_tables_list_exactly_the_models_keys() {
         .collect();
     assert_eq!(documented, top);
 }
+
+proptest::proptest! {
+    #[test]
+    fn any_text_gives_a_config_or_a_one_line_error(text in "\\PC{0,300}") {
+        if let Err(e) = Config::from_toml_str(&text) {
+            proptest::prop_assert!(!e.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn any_edit_of_the_example_gives_a_config_or_a_one_line_error(
+        at in 0usize..2000,
+        cut in 0usize..8,
+        insert in "[\\[\\]\"=.,{}a-z0-9 \n-]{0,6}",
+    ) {
+        let mut text = EXAMPLE.to_string();
+        let start = (at % text.len()..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        let end = (start + cut..=text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(start);
+        text.replace_range(start..end, &insert);
+        match Config::from_toml_str(&text) {
+            Ok(c) => proptest::prop_assert_eq!(Config::from_toml_str(&c.effective()), Ok(c)),
+            Err(e) => proptest::prop_assert!(!e.to_string().contains('\n'), "{}", e),
+        }
+    }
+}
