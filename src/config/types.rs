@@ -147,6 +147,8 @@ pub struct Matcher {
 
 impl Matcher {
     pub fn matches(&self, status: u16) -> bool {
-        self.ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&status))
+        self.ranges
+            .iter()
+            .any(|&(lo, hi)| (lo..=hi).contains(&status))
     }
 }
