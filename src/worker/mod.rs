@@ -1,1 +1,26 @@
-//! placeholder
+//! The only runtime-facing code. One monoio runtime per worker thread, pinned to a core, with
+//! its own listener sockets, connections, upstream pools and counters; it wires the pure
+//! modules (`http`, `balance`, `error`) to sockets.
+//!
+//! - `server`: binding listeners and starting pinned worker threads.
+//! - `runtime`: io_uring (DESIGN.md §7 setup flags) or epoll runtimes, CPU pinning.
+//! - `conn`: the client connection loop: read a head, route, forward.
+//! - `relay`: one exchange on a target connection: request body, response head and body.
+//! - `upstream`: the per-target keep-alive pool and connecting.
+//! - `tunnel`: bytes both ways after 101 Switching Protocols.
+//! - `io`: reads with deadlines that cancel and await, writes of sub-ranges.
+//! - `origin`: the built-in origin server of `ringway origin` and `ringway demo`.
+
+mod conn;
+mod io;
+mod listen;
+pub mod origin;
+mod relay;
+mod runtime;
+mod server;
+mod state;
+mod tunnel;
+mod upstream;
+
+pub use runtime::{Driver, DriverChoice};
+pub use server::{start, ServeOptions, Server};

@@ -1,0 +1,413 @@
+//! One client connection: read a head, route it, forward it to a target over a pooled
+//! connection, relay the response, repeat. Requests are answered in order, pipelined ones from
+//! the bytes already buffered. Memory is bounded: a head is at most 64 KiB and bodies move
+//! through one `STREAM_BUF` at a time.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Instant;
+
+use monoio::net::TcpStream;
+
+use crate::balance::request_path;
+use crate::error::{synthetic_response, Cause, ProxyError};
+use crate::http::{
+    self, connection_options, encode, BodyFraming, ChunkedDecoder, Header, Method, ParseError,
+    RequestHead, Version,
+};
+
+use super::io::{read_append, write_all, ReadError};
+use super::relay::{relay_response, Relayed};
+use super::state::{bump, Worker};
+use super::tunnel::tunnel;
+use super::upstream::connect;
+
+/// A new connection's read buffer; it grows on demand up to the head limit.
+const INITIAL_READ_BUF: usize = 4 * 1024;
+/// A read buffer larger than this is given back once the connection goes idle.
+const IDLE_READ_BUF_MAX: usize = 16 * 1024;
+
+/// What happens to the client connection after a request.
+pub enum Next {
+    KeepAlive,
+    Close,
+    /// The target switched protocols: bytes now flow both ways through this connection.
+    Tunnel(TcpStream),
+}
+
+/// Serves one accepted client connection until it closes.
+pub async fn serve_client(w: Rc<Worker>, listener: usize, mut client: TcpStream, peer: SocketAddr) {
+    let _ = client.set_nodelay(true);
+    bump(&w.stats.new_connections);
+    w.stats
+        .active_connections
+        .set(w.stats.active_connections.get() + 1);
+    let mut rbuf = Vec::with_capacity(INITIAL_READ_BUF);
+    loop {
+        let (next, buf) = serve_request(&w, listener, &mut client, rbuf, peer).await;
+        rbuf = buf;
+        match next {
+            Next::KeepAlive => {}
+            Next::Close => break,
+            Next::Tunnel(upstream) => {
+                tunnel(client, upstream, rbuf, w.config.attributes.idle_timeout).await;
+                w.stats
+                    .active_connections
+                    .set(w.stats.active_connections.get() - 1);
+                return;
+            }
+        }
+        if rbuf.is_empty() && rbuf.capacity() > IDLE_READ_BUF_MAX {
+            rbuf = Vec::with_capacity(INITIAL_READ_BUF);
+        }
+    }
+    w.stats
+        .active_connections
+        .set(w.stats.active_connections.get() - 1);
+}
+
+/// Reads until `rbuf` holds a whole request head. `Err(Some(cause))` asks for an error response,
+/// `Err(None)` for a silent close (the client left, or idled out between requests).
+async fn read_head(
+    w: &Worker,
+    client: &mut TcpStream,
+    rbuf: &mut Vec<u8>,
+) -> Result<RequestHead, Option<Cause>> {
+    loop {
+        if !rbuf.is_empty() {
+            match http::parse_request(rbuf, &w.limits) {
+                Ok(Some(head)) => return Ok(head),
+                Ok(None) => {}
+                Err(e) => return Err(Some(parse_cause(e))),
+            }
+        }
+        let attrs = &w.config.attributes;
+        let limit = if rbuf.is_empty() {
+            attrs.idle_timeout
+        } else {
+            attrs.client_header_timeout
+        };
+        let (res, buf) = read_append(client, std::mem::take(rbuf), 2048, limit).await;
+        *rbuf = buf;
+        match res {
+            Ok(0) | Err(ReadError::Io) => return Err(None),
+            Ok(_) => {}
+            Err(ReadError::TimedOut) if rbuf.is_empty() => return Err(None),
+            Err(ReadError::TimedOut) => return Err(Some(Cause::HeaderTimeout)),
+        }
+    }
+}
+
+fn parse_cause(e: ParseError) -> Cause {
+    match e {
+        ParseError::UriTooLong => Cause::UriTooLong,
+        ParseError::HeadersTooLarge => Cause::HeadersTooLarge,
+        ParseError::VersionNotSupported => Cause::VersionNotSupported,
+        ParseError::Malformed(_) => Cause::BadRequest,
+    }
+}
+
+/// Answers the client with the synthetic response for `cause`.
+pub async fn reply_error(w: &Worker, client: &mut TcpStream, cause: Cause, close: bool) -> Next {
+    w.stats.count_error(cause);
+    let style = w.config.attributes.upstream_error_style;
+    w.stats.count_response(cause.status(style));
+    let mut out = Vec::with_capacity(256);
+    synthetic_response(&mut out, cause, style, close);
+    let (res, _) = write_all(client, out).await;
+    if close || res.is_err() {
+        Next::Close
+    } else {
+        Next::KeepAlive
+    }
+}
+
+/// One request, from its head to the end of its response.
+async fn serve_request(
+    w: &Worker,
+    listener: usize,
+    client: &mut TcpStream,
+    mut rbuf: Vec<u8>,
+    _peer: SocketAddr,
+) -> (Next, Vec<u8>) {
+    let head = match read_head(w, client, &mut rbuf).await {
+        Ok(head) => head,
+        Err(None) => return (Next::Close, rbuf),
+        Err(Some(cause)) => return (reply_error(w, client, cause, true).await, rbuf),
+    };
+    bump(&w.stats.requests);
+    let framing = match http::request_framing(&rbuf, &head) {
+        Ok(f) => f,
+        // RFC 9112 §6.3 rule 4 and 5: unframeable requests get 400 and the connection closes.
+        Err(_) => return (reply_error(w, client, Cause::BadRequest, true).await, rbuf),
+    };
+    if head.method == Method::Connect {
+        // A reverse proxy has no authority to tunnel to; RFC 9110 §9.3.6 leaves it to us.
+        return (reply_error(w, client, Cause::BadRequest, true).await, rbuf);
+    }
+    let opts = connection_options(&rbuf, head.version, &head.headers);
+    let client_keep_alive = match head.version {
+        Version::Http11 => !opts.close,
+        Version::Http10 => opts.keep_alive && !opts.close,
+    };
+
+    let host = http::header_value(&rbuf, &head.headers, b"host");
+    let path = request_path(head.target.of(&rbuf));
+    let group = w.routers[listener].route(host, path);
+
+    let mut req = RequestPlan::new(w, &rbuf, &head, framing, opts.upgrade, opts.expect_continue);
+    // Everything of the request that is already here moves into the upstream buffer; what is
+    // left in rbuf is the next pipelined request.
+    let body_done = req.take_buffered_body(&rbuf[head.len..]);
+    let consumed = head.len + req.body_taken;
+    if body_done {
+        rbuf.drain(..consumed);
+    } else {
+        rbuf.clear();
+    }
+    let ctx = Exchange {
+        w,
+        group,
+        method: head.method,
+        client_version: head.version,
+        client_keep_alive,
+        upgrade: opts.upgrade,
+    };
+    let (next, rbuf) = forward(ctx, client, req, rbuf).await;
+    (next, rbuf)
+}
+
+/// The upstream side of one request: its head and first body bytes, encoded, and how much
+/// body is still to come from the client.
+pub struct RequestPlan {
+    /// The head as the target will see it, followed by the body bytes already received.
+    pub out: Vec<u8>,
+    pub framing: BodyFraming,
+    /// Bytes of the client's buffer that belonged to the body.
+    pub body_taken: usize,
+    /// For Content-Length bodies: bytes still to come.
+    pub remaining: u64,
+    /// For chunked bodies: the decoder that finds the end.
+    pub chunked: Option<ChunkedDecoder>,
+    pub expect_continue: bool,
+}
+
+impl RequestPlan {
+    fn new(
+        w: &Worker,
+        buf: &[u8],
+        head: &RequestHead,
+        framing: BodyFraming,
+        upgrade: bool,
+        expect_continue: bool,
+    ) -> Self {
+        let mut out = w.take_buf();
+        encode_request_head(&mut out, buf, head, framing, upgrade);
+        RequestPlan {
+            out,
+            framing,
+            body_taken: 0,
+            remaining: 0,
+            chunked: matches!(framing, BodyFraming::Chunked).then(ChunkedDecoder::new),
+            expect_continue,
+        }
+    }
+
+    /// Copies the body bytes found in `avail` to `out`; true when the whole body is there.
+    fn take_buffered_body(&mut self, avail: &[u8]) -> bool {
+        match self.framing {
+            BodyFraming::None | BodyFraming::CloseDelimited => true,
+            BodyFraming::ContentLength(n) => {
+                let take = (avail.len() as u64).min(n) as usize;
+                self.out.extend_from_slice(&avail[..take]);
+                self.body_taken = take;
+                self.remaining = n - take as u64;
+                self.remaining == 0
+            }
+            BodyFraming::Chunked => {
+                let decoder = self
+                    .chunked
+                    .as_mut()
+                    .expect("chunked framing has a decoder");
+                match decoder.feed(avail) {
+                    Ok(progress) => {
+                        self.out.extend_from_slice(&avail[..progress.consumed]);
+                        self.body_taken = progress.consumed;
+                        progress.done
+                    }
+                    // The error surfaces when the body is streamed; take nothing now.
+                    Err(_) => false,
+                }
+            }
+        }
+    }
+
+    /// True while body bytes are still expected from the client.
+    pub fn body_pending(&self) -> bool {
+        match self.framing {
+            BodyFraming::ContentLength(_) => self.remaining > 0,
+            BodyFraming::Chunked => !self.chunked.as_ref().is_some_and(|d| d.is_done()),
+            _ => false,
+        }
+    }
+}
+
+/// Writes the head the target receives: the request line as received; hop-by-hop headers and
+/// the ones the Connection header names removed (RFC 9110 §7.6.1); framing normalised to one
+/// Content-Length or `Transfer-Encoding: chunked` (DESIGN.md §3); `Expect` answered here.
+fn encode_request_head(
+    out: &mut Vec<u8>,
+    buf: &[u8],
+    head: &RequestHead,
+    framing: BodyFraming,
+    upgrade: bool,
+) {
+    encode::request_line(
+        out,
+        head.method_span.of(buf),
+        head.target.of(buf),
+        head.version,
+    );
+    let mut had_content_length = false;
+    for h in &head.headers {
+        let name = h.name.of(buf);
+        if name.eq_ignore_ascii_case(b"content-length") {
+            had_content_length = true;
+            continue;
+        }
+        if name.eq_ignore_ascii_case(b"transfer-encoding") || name.eq_ignore_ascii_case(b"expect") {
+            continue;
+        }
+        if http::is_hop_by_hop(name) {
+            if upgrade && name.eq_ignore_ascii_case(b"upgrade") {
+                encode::header(out, name, h.value.of(buf));
+            }
+            continue;
+        }
+        if named_by_connection(buf, &head.headers, name) {
+            continue;
+        }
+        encode::header(out, name, h.value.of(buf));
+    }
+    match framing {
+        BodyFraming::ContentLength(n) => encode::content_length(out, n),
+        BodyFraming::Chunked => encode::header(out, b"Transfer-Encoding", b"chunked"),
+        BodyFraming::None if had_content_length => encode::content_length(out, 0),
+        _ => {}
+    }
+    if upgrade {
+        encode::header(out, b"Connection", b"upgrade");
+    } else if head.version == Version::Http10 {
+        encode::header(out, b"Connection", b"keep-alive");
+    }
+    encode::end_head(out);
+}
+
+/// True when a Connection header lists `name` as a connection option (RFC 9110 §7.6.1).
+pub fn named_by_connection(buf: &[u8], headers: &[Header], name: &[u8]) -> bool {
+    headers.iter().any(|h| {
+        h.name.of(buf).eq_ignore_ascii_case(b"connection")
+            && h.value
+                .of(buf)
+                .split(|&b| b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(name))
+    })
+}
+
+/// What `forward` needs to know about the request besides its bytes.
+#[derive(Clone, Copy)]
+pub struct Exchange<'a> {
+    pub w: &'a Worker,
+    pub group: usize,
+    pub method: Method,
+    pub client_version: Version,
+    pub client_keep_alive: bool,
+    pub upgrade: bool,
+}
+
+/// Sends the request to a target of its group and relays the response. Connect failures move
+/// on to the next target (nothing was sent); a reused pooled connection that fails before any
+/// response byte is replaced by a fresh one once, if the whole request is still in hand and
+/// its method is idempotent.
+async fn forward(
+    ctx: Exchange<'_>,
+    client: &mut TcpStream,
+    mut req: RequestPlan,
+    rbuf: Vec<u8>,
+) -> (Next, Vec<u8>) {
+    let w = ctx.w;
+    let group = &w.groups[ctx.group];
+    let first = group.selector.borrow_mut().pick();
+    let Some(first) = first else {
+        let close = req.body_pending() || !ctx.client_keep_alive;
+        w.give_buf(std::mem::take(&mut req.out));
+        return (reply_error(w, client, Cause::NoTarget, close).await, rbuf);
+    };
+    let order: Vec<usize> = {
+        let selector = group.selector.borrow();
+        std::iter::once(first)
+            .chain(selector.retry_order(first))
+            .collect()
+    };
+    let mut last = Cause::ConnectRefused;
+    let mut rbuf = rbuf;
+    'targets: for &target in &order {
+        // After a reused connection failed, the next attempt skips the pool: it may hold more
+        // connections the target has already closed.
+        let mut skip_pool = false;
+        loop {
+            let pooled = if skip_pool {
+                None
+            } else {
+                group.pool.borrow_mut().take(target, Instant::now())
+            };
+            let reused = pooled.is_some();
+            let upstream = match pooled {
+                Some(s) => s,
+                None => match connect(group.addrs[target]).await {
+                    Ok(s) => {
+                        bump(&w.stats.upstream_connects);
+                        s
+                    }
+                    Err(cause) => {
+                        last = cause;
+                        if cause == Cause::ConnectTimeout {
+                            break 'targets;
+                        }
+                        continue 'targets;
+                    }
+                },
+            };
+            let may_retry = reused && ctx.method.is_idempotent() && !req.body_pending();
+            match relay_response(ctx, client, upstream, &mut req, rbuf, target, may_retry).await {
+                Relayed::Done(next, buf) => {
+                    w.give_buf(std::mem::take(&mut req.out));
+                    return (next, buf);
+                }
+                Relayed::RetryFresh(buf) => {
+                    rbuf = buf;
+                    skip_pool = true;
+                }
+                Relayed::Failed(err, buf) => {
+                    w.give_buf(std::mem::take(&mut req.out));
+                    return (fail(w, client, err, &req, ctx).await, buf);
+                }
+            }
+        }
+    }
+    let close = req.body_pending() || !ctx.client_keep_alive;
+    w.give_buf(std::mem::take(&mut req.out));
+    (reply_error(w, client, last, close).await, rbuf)
+}
+
+/// Answers a failed exchange; the connection closes when the request body was not consumed.
+async fn fail(
+    w: &Worker,
+    client: &mut TcpStream,
+    err: ProxyError,
+    req: &RequestPlan,
+    ctx: Exchange<'_>,
+) -> Next {
+    let close = req.body_pending() || !ctx.client_keep_alive;
+    reply_error(w, client, err.cause, close).await
+}

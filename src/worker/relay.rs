@@ -1,0 +1,412 @@
+//! One exchange on one target connection: send the request (streaming the rest of its body from
+//! the client), read the response head, relay the response body, and put the connection back
+//! in the pool when both sides framed their messages so that it can carry another.
+
+use std::time::Instant;
+
+use monoio::net::TcpStream;
+
+use crate::error::{Cause, ProxyError};
+use crate::http::{self, encode, BodyFraming, ChunkedDecoder, ResponseHead, Version};
+
+use super::conn::{named_by_connection, Exchange, Next, RequestPlan};
+use super::io::{read_append, write_all, write_range, ReadError};
+use super::state::{Worker, STREAM_BUF};
+
+/// How an exchange ended.
+pub enum Relayed {
+    /// The response went to the client (or the client went away); `rbuf` is handed back.
+    Done(Next, Vec<u8>),
+    /// A reused connection failed before any response byte; the request may go again on a
+    /// fresh connection.
+    RetryFresh(Vec<u8>),
+    /// Nothing reached the client yet; it gets the synthetic response for the error.
+    Failed(ProxyError, Vec<u8>),
+}
+
+const INTERIM_CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+pub async fn relay_response(
+    ctx: Exchange<'_>,
+    client: &mut TcpStream,
+    mut upstream: TcpStream,
+    req: &mut RequestPlan,
+    mut rbuf: Vec<u8>,
+    target: usize,
+    may_retry: bool,
+) -> Relayed {
+    let w = ctx.w;
+    let failed = |cause, rbuf| Relayed::Failed(ProxyError::new(cause, false), rbuf);
+
+    let (res, out) = write_all(&mut upstream, std::mem::take(&mut req.out)).await;
+    req.out = out;
+    if res.is_err() {
+        return if may_retry {
+            Relayed::RetryFresh(rbuf)
+        } else {
+            failed(Cause::InvalidResponse, rbuf)
+        };
+    }
+    if req.body_pending() {
+        if req.expect_continue && ctx.client_version == Version::Http11 {
+            let (res, _) = write_all(client, INTERIM_CONTINUE.to_vec()).await;
+            if res.is_err() {
+                return Relayed::Done(Next::Close, rbuf);
+            }
+        }
+        match stream_request_body(w, client, &mut upstream, req, &mut rbuf).await {
+            BodyEnd::Complete => {}
+            BodyEnd::ClientGone => return Relayed::Done(Next::Close, rbuf),
+            BodyEnd::ClientError(cause) => {
+                let next = super::conn::reply_error(w, client, cause, true).await;
+                return Relayed::Done(next, rbuf);
+            }
+            BodyEnd::TargetError => return failed(Cause::InvalidResponse, rbuf),
+        }
+    }
+
+    let mut ubuf = w.take_buf();
+    let head = match read_response_head(w, ctx, client, &mut upstream, &mut ubuf).await {
+        Ok(head) => head,
+        Err(e) => {
+            w.give_buf(ubuf);
+            return match e {
+                HeadError::NothingReceived if may_retry => Relayed::RetryFresh(rbuf),
+                HeadError::NothingReceived | HeadError::Invalid => {
+                    failed(Cause::InvalidResponse, rbuf)
+                }
+                HeadError::TimedOut => failed(Cause::ResponseTimeout, rbuf),
+                HeadError::ClientGone => Relayed::Done(Next::Close, rbuf),
+            };
+        }
+    };
+    w.stats.count_response(head.status);
+
+    if head.status == 101 {
+        if !ctx.upgrade {
+            w.give_buf(ubuf);
+            return failed(Cause::InvalidResponse, rbuf);
+        }
+        let mut out = std::mem::take(&mut req.out);
+        out.clear();
+        encode_response_head(
+            &mut out,
+            &ubuf,
+            &head,
+            BodyFraming::None,
+            ResponseConn::Upgrade,
+        );
+        out.extend_from_slice(&ubuf[head.len..]);
+        w.give_buf(ubuf);
+        let (res, out) = write_all(client, out).await;
+        w.give_buf(out);
+        if res.is_err() {
+            return Relayed::Done(Next::Close, rbuf);
+        }
+        return Relayed::Done(Next::Tunnel(upstream), rbuf);
+    }
+
+    let framing = match http::response_framing(&ubuf, &head, ctx.method) {
+        Ok(f) => f,
+        Err(_) => {
+            w.give_buf(ubuf);
+            return failed(Cause::InvalidResponse, rbuf);
+        }
+    };
+    let target_keep_alive = {
+        let opts = http::connection_options(&ubuf, head.version, &head.headers);
+        match head.version {
+            Version::Http11 => !opts.close,
+            Version::Http10 => opts.keep_alive && !opts.close,
+        }
+    };
+    let client_close = !ctx.client_keep_alive || framing == BodyFraming::CloseDelimited;
+    let conn = match (client_close, ctx.client_version) {
+        (true, _) => ResponseConn::Close,
+        (false, Version::Http10) => ResponseConn::KeepAlive10,
+        (false, Version::Http11) => ResponseConn::Default,
+    };
+
+    let mut out = std::mem::take(&mut req.out);
+    out.clear();
+    encode_response_head(&mut out, &ubuf, &head, framing, conn);
+    let mut body = BodyRelay::new(framing);
+    let avail = &ubuf[head.len..];
+    let taken = match body.feed(avail) {
+        Ok(n) => n,
+        Err(()) => {
+            w.give_buf(ubuf);
+            w.give_buf(out);
+            return failed(Cause::InvalidResponse, rbuf);
+        }
+    };
+    out.extend_from_slice(&avail[..taken]);
+    // Bytes after the end of the response mean the target does not frame as we think it does.
+    let mut clean = taken == avail.len();
+    let (res, out) = write_all(client, out).await;
+    w.give_buf(out);
+    if res.is_err() {
+        w.give_buf(ubuf);
+        return Relayed::Done(Next::Close, rbuf);
+    }
+    if !body.done {
+        match stream_response_body(w, client, &mut upstream, &mut body, ubuf).await {
+            Ok(extra) => clean &= !extra,
+            Err(()) => return Relayed::Done(Next::Close, rbuf),
+        }
+    } else {
+        w.give_buf(ubuf);
+    }
+    if clean && target_keep_alive && framing != BodyFraming::CloseDelimited {
+        w.groups[ctx.group]
+            .pool
+            .borrow_mut()
+            .put(target, upstream, Instant::now());
+    }
+    let next = if client_close {
+        Next::Close
+    } else {
+        Next::KeepAlive
+    };
+    Relayed::Done(next, rbuf)
+}
+
+enum BodyEnd {
+    Complete,
+    ClientGone,
+    ClientError(Cause),
+    TargetError,
+}
+
+/// Streams the rest of a request body from the client to the target. Bytes after its end (the
+/// next pipelined request) are left in `rbuf`.
+async fn stream_request_body(
+    w: &Worker,
+    client: &mut TcpStream,
+    upstream: &mut TcpStream,
+    req: &mut RequestPlan,
+    rbuf: &mut Vec<u8>,
+) -> BodyEnd {
+    let mut sbuf = w.take_buf();
+    let idle = w.config.attributes.idle_timeout;
+    let end = loop {
+        sbuf.clear();
+        let (res, buf) = read_append(client, sbuf, STREAM_BUF, idle).await;
+        sbuf = buf;
+        match res {
+            Ok(0) | Err(_) => break BodyEnd::ClientGone,
+            Ok(_) => {}
+        }
+        let (take, done) = match req.framing {
+            BodyFraming::ContentLength(_) => {
+                let take = (sbuf.len() as u64).min(req.remaining) as usize;
+                req.remaining -= take as u64;
+                (take, req.remaining == 0)
+            }
+            BodyFraming::Chunked => match req.chunked.as_mut().map(|d| d.feed(&sbuf)) {
+                Some(Ok(p)) => (p.consumed, p.done),
+                _ => break BodyEnd::ClientError(Cause::BadRequest),
+            },
+            _ => (0, true),
+        };
+        let (res, buf) = write_range(upstream, sbuf, 0, take).await;
+        sbuf = buf;
+        if res.is_err() {
+            break BodyEnd::TargetError;
+        }
+        if done {
+            rbuf.extend_from_slice(&sbuf[take..]);
+            break BodyEnd::Complete;
+        }
+    };
+    w.give_buf(sbuf);
+    end
+}
+
+enum HeadError {
+    /// The connection closed or reset before any response byte.
+    NothingReceived,
+    Invalid,
+    TimedOut,
+    ClientGone,
+}
+
+/// Reads the final response head into `ubuf`, passing interim 1xx responses (other than 100,
+/// which ringway already answered itself, and 101) on to HTTP/1.1 clients.
+async fn read_response_head(
+    w: &Worker,
+    ctx: Exchange<'_>,
+    client: &mut TcpStream,
+    upstream: &mut TcpStream,
+    ubuf: &mut Vec<u8>,
+) -> Result<ResponseHead, HeadError> {
+    let idle = w.config.attributes.idle_timeout;
+    let mut received_any = false;
+    loop {
+        if !ubuf.is_empty() {
+            match http::parse_response(ubuf, &w.limits) {
+                Ok(Some(head)) if (100..200).contains(&head.status) && head.status != 101 => {
+                    if head.status != 100 && ctx.client_version == Version::Http11 {
+                        let interim = ubuf[..head.len].to_vec();
+                        if write_all(client, interim).await.0.is_err() {
+                            return Err(HeadError::ClientGone);
+                        }
+                    }
+                    ubuf.drain(..head.len);
+                    continue;
+                }
+                Ok(Some(head)) => return Ok(head),
+                Ok(None) => {}
+                Err(_) => return Err(HeadError::Invalid),
+            }
+        }
+        let (res, buf) = read_append(upstream, std::mem::take(ubuf), 4096, idle).await;
+        *ubuf = buf;
+        match res {
+            Ok(0) | Err(ReadError::Io) if !received_any => return Err(HeadError::NothingReceived),
+            Ok(0) | Err(ReadError::Io) => return Err(HeadError::Invalid),
+            Err(ReadError::TimedOut) => return Err(HeadError::TimedOut),
+            Ok(_) => received_any = true,
+        }
+    }
+}
+
+/// Tracks a response body's end while its bytes pass through unchanged.
+struct BodyRelay {
+    framing: BodyFraming,
+    remaining: u64,
+    chunked: Option<ChunkedDecoder>,
+    done: bool,
+}
+
+impl BodyRelay {
+    fn new(framing: BodyFraming) -> Self {
+        let remaining = match framing {
+            BodyFraming::ContentLength(n) => n,
+            _ => 0,
+        };
+        BodyRelay {
+            framing,
+            remaining,
+            chunked: matches!(framing, BodyFraming::Chunked).then(ChunkedDecoder::new),
+            done: matches!(framing, BodyFraming::None)
+                || matches!(framing, BodyFraming::ContentLength(0)),
+        }
+    }
+
+    /// How many bytes of `input` belong to the body; sets `done` at its end.
+    fn feed(&mut self, input: &[u8]) -> Result<usize, ()> {
+        if self.done {
+            return Ok(0);
+        }
+        match self.framing {
+            BodyFraming::None => Ok(0),
+            BodyFraming::ContentLength(_) => {
+                let take = (input.len() as u64).min(self.remaining) as usize;
+                self.remaining -= take as u64;
+                self.done = self.remaining == 0;
+                Ok(take)
+            }
+            BodyFraming::Chunked => {
+                let decoder = self.chunked.as_mut().ok_or(())?;
+                let progress = decoder.feed(input).map_err(|_| ())?;
+                self.done = progress.done;
+                Ok(progress.consumed)
+            }
+            BodyFraming::CloseDelimited => Ok(input.len()),
+        }
+    }
+}
+
+/// Relays the rest of a response body. `Ok(extra)` when it ended well (`extra`: the target
+/// sent bytes past the end); `Err` when the client connection must close.
+async fn stream_response_body(
+    w: &Worker,
+    client: &mut TcpStream,
+    upstream: &mut TcpStream,
+    body: &mut BodyRelay,
+    mut ubuf: Vec<u8>,
+) -> Result<bool, ()> {
+    let idle = w.config.attributes.idle_timeout;
+    let result = loop {
+        ubuf.clear();
+        let (res, buf) = read_append(upstream, ubuf, STREAM_BUF, idle).await;
+        ubuf = buf;
+        match res {
+            Ok(0) if body.framing == BodyFraming::CloseDelimited => break Ok(false),
+            // Closed, reset or silent in the middle of a body: the client cannot get a whole
+            // response, so its connection closes too.
+            Ok(0) | Err(_) => break Err(()),
+            Ok(_) => {}
+        }
+        let Ok(take) = body.feed(&ubuf) else {
+            break Err(());
+        };
+        let (res, buf) = write_range(client, ubuf, 0, take).await;
+        ubuf = buf;
+        if res.is_err() {
+            break Err(());
+        }
+        if body.done {
+            break Ok(take < ubuf.len());
+        }
+    };
+    w.give_buf(ubuf);
+    result
+}
+
+/// The Connection header of a response to the client.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ResponseConn {
+    /// HTTP/1.1 keep-alive: no header needed.
+    Default,
+    /// An HTTP/1.0 client that asked for keep-alive.
+    KeepAlive10,
+    Close,
+    /// A 101 response: the Upgrade header stays and Connection says upgrade.
+    Upgrade,
+}
+
+/// Writes the head the client receives: status line as HTTP/1.1, hop-by-hop headers removed,
+/// framing normalised for bodies ringway delimits itself.
+fn encode_response_head(
+    out: &mut Vec<u8>,
+    buf: &[u8],
+    head: &ResponseHead,
+    framing: BodyFraming,
+    conn: ResponseConn,
+) {
+    encode::status_line(out, Version::Http11, head.status, head.reason.of(buf));
+    // Without a body of its own (HEAD, 204, 304) a response keeps its metadata headers.
+    let renormalise = !matches!(framing, BodyFraming::None);
+    for h in &head.headers {
+        let name = h.name.of(buf);
+        let is_framing = name.eq_ignore_ascii_case(b"content-length")
+            || name.eq_ignore_ascii_case(b"transfer-encoding");
+        if is_framing && renormalise {
+            continue;
+        }
+        if http::is_hop_by_hop(name) {
+            if conn == ResponseConn::Upgrade && name.eq_ignore_ascii_case(b"upgrade") {
+                encode::header(out, name, h.value.of(buf));
+            }
+            continue;
+        }
+        if named_by_connection(buf, &head.headers, name) {
+            continue;
+        }
+        encode::header(out, name, h.value.of(buf));
+    }
+    match framing {
+        BodyFraming::ContentLength(n) => encode::content_length(out, n),
+        BodyFraming::Chunked => encode::header(out, b"Transfer-Encoding", b"chunked"),
+        _ => {}
+    }
+    match conn {
+        ResponseConn::Default => {}
+        ResponseConn::KeepAlive10 => encode::header(out, b"Connection", b"keep-alive"),
+        ResponseConn::Close => encode::header(out, b"Connection", b"close"),
+        ResponseConn::Upgrade => encode::header(out, b"Connection", b"upgrade"),
+    }
+    encode::end_head(out);
+}

@@ -1,0 +1,153 @@
+//! Starting the balancer: bind one SO_REUSEPORT socket per listener per worker, then one thread
+//! per worker, pinned to its own CPU, each running its own monoio runtime, accept loops and
+//! connection tasks. Nothing on the request path is shared between threads.
+
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::config::Config;
+
+use super::conn::serve_client;
+use super::listen::bind_group;
+use super::runtime::{allowed_cpus, block_on, pin_to_cpu, Driver, DriverChoice};
+use super::state::Worker;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServeOptions {
+    /// Overrides `load_balancer.workers` when set.
+    pub workers: Option<usize>,
+    pub driver: DriverChoice,
+}
+
+/// A running balancer.
+pub struct Server {
+    /// The bound address of each listener, in config order (ephemeral ports resolved).
+    pub listeners: Vec<SocketAddr>,
+    /// The driver each worker runs on.
+    pub drivers: Vec<Driver>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Waits for every worker thread (they run until the process ends).
+    pub fn join(self) {
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Binds every listener and starts the workers; returns once each worker has its runtime.
+pub fn start(config: Config, opts: ServeOptions) -> io::Result<Server> {
+    let cpus = allowed_cpus();
+    let workers = match opts.workers.unwrap_or(config.load_balancer.workers) {
+        0 => cpus.len().max(1),
+        n => n,
+    };
+    let mut listeners = Vec::new();
+    let mut sockets: Vec<Vec<std::net::TcpListener>> = (0..workers).map(|_| Vec::new()).collect();
+    for l in &config.listeners {
+        let addr = SocketAddr::new(l.address, l.port);
+        let (bound, group) = bind_group(addr, workers)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        listeners.push(bound);
+        for (i, s) in group.into_iter().enumerate() {
+            sockets[i].push(s);
+        }
+    }
+    let config = Arc::new(config);
+    let (ready_tx, ready_rx) = crossbeam_channel::bounded::<io::Result<Driver>>(workers);
+    let mut threads = Vec::new();
+    for (id, socks) in sockets.into_iter().enumerate() {
+        let cpu = cpus.get(id % cpus.len().max(1)).copied();
+        let config = Arc::clone(&config);
+        let ready = ready_tx.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("ringway-w{id}"))
+            .spawn(move || run_worker(id, cpu, config, socks, opts.driver, ready))?;
+        threads.push(thread);
+    }
+    let mut drivers = Vec::new();
+    for _ in 0..workers {
+        match ready_rx.recv() {
+            Ok(Ok(driver)) => drivers.push(driver),
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(io::Error::other("a worker exited while starting")),
+        }
+    }
+    Ok(Server {
+        listeners,
+        drivers,
+        threads,
+    })
+}
+
+fn run_worker(
+    id: usize,
+    cpu: Option<usize>,
+    config: Arc<Config>,
+    sockets: Vec<std::net::TcpListener>,
+    choice: DriverChoice,
+    ready: crossbeam_channel::Sender<io::Result<Driver>>,
+) {
+    if let Some(cpu) = cpu {
+        if let Err(e) = pin_to_cpu(cpu) {
+            eprintln!("ringway: worker {id}: cannot pin to cpu {cpu}: {e}");
+        }
+    }
+    let on_fallback = |e: &io::Error| {
+        eprintln!("ringway: worker {id}: io_uring unavailable ({e}); falling back to epoll")
+    };
+    let ready_inner = ready.clone();
+    let result = block_on(choice, on_fallback, move |driver| async move {
+        let cpu_text = cpu.map_or_else(|| "unpinned".to_string(), |c| format!("cpu {c}"));
+        let mut listeners = Vec::new();
+        for s in sockets {
+            match monoio::net::TcpListener::from_std(s) {
+                Ok(l) => listeners.push(l),
+                Err(e) => {
+                    let _ = ready_inner.send(Err(e));
+                    return;
+                }
+            }
+        }
+        eprintln!("ringway: worker {id}: {driver} on {cpu_text}");
+        let _ = ready_inner.send(Ok(driver));
+        let worker = Rc::new(Worker::new(id, config));
+        let mut accepts = Vec::new();
+        for (index, listener) in listeners.into_iter().enumerate() {
+            accepts.push(monoio::spawn(accept_loop(
+                Rc::clone(&worker),
+                index,
+                listener,
+            )));
+        }
+        for a in accepts {
+            a.await;
+        }
+    });
+    if let Err(e) = result {
+        let _ = ready.send(Err(io::Error::new(
+            e.kind(),
+            format!("worker {id}: cannot start the runtime: {e}"),
+        )));
+    }
+}
+
+async fn accept_loop(worker: Rc<Worker>, index: usize, listener: monoio::net::TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                monoio::spawn(serve_client(Rc::clone(&worker), index, stream, peer));
+            }
+            Err(e) => {
+                // Out of fds or memory: back off briefly instead of spinning, keep serving.
+                eprintln!("ringway: worker {}: accept: {e}", worker.id);
+                monoio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
