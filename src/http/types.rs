@@ -66,7 +66,12 @@ impl Method {
     pub fn is_idempotent(self) -> bool {
         matches!(
             self,
-            Method::Get | Method::Head | Method::Put | Method::Delete | Method::Options | Method::Trace
+            Method::Get
+                | Method::Head
+                | Method::Put
+                | Method::Delete
+                | Method::Options
+                | Method::Trace
         )
     }
 }
@@ -84,7 +89,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_line: 16 * 1024, max_head: 64 * 1024, max_headers: 100 }
+        Limits {
+            max_line: 16 * 1024,
+            max_head: 64 * 1024,
+            max_headers: 100,
+        }
     }
 }
 
