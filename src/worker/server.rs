@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crate::config::Config;
+use crate::config::{Algorithm, Config};
 
 use super::conn::serve_client;
 use super::listen::bind_group;
@@ -42,6 +42,15 @@ impl Server {
 
 /// Binds every listener and starts the workers; returns once each worker has its runtime.
 pub fn start(config: Config, opts: ServeOptions) -> io::Result<Server> {
+    for group in &config.target_groups {
+        if group.algorithm != Algorithm::RoundRobin {
+            eprintln!(
+                "ringway: target group {}: {} is not implemented yet; using round_robin",
+                group.name,
+                group.algorithm.name()
+            );
+        }
+    }
     let cpus = allowed_cpus();
     let workers = match opts.workers.unwrap_or(config.load_balancer.workers) {
         0 => cpus.len().max(1),
