@@ -151,25 +151,28 @@ def main():
 
     socks, failure = [], None
     t0 = time.monotonic()
-    try:
-        for i in range(conns):
-            if time.monotonic() > deadline:
-                failure = f"timeout after {len(socks)} connections"
-                break
-            s = socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET,
-                              socket.SOCK_STREAM)
-            socks.append(s)
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    for i in range(conns):
+        if time.monotonic() > deadline:
+            failure = f"timeout after {len(socks)} connections"
+            break
+        s = socket.socket(family, socket.SOCK_STREAM)
+        try:
             s.settimeout(max(0.1, min(10.0, deadline - time.monotonic())))
             s.connect((host.strip("[]"), int(port)))
             s.sendall(request)
             status, keeps_alive = read_response(s, deadline)
-            if status != 200 or not keeps_alive:
-                failure = (f"connection {i + 1}: status {status}, "
-                           f"{'keep-alive' if keeps_alive else 'Connection: close'}")
-                break
-    except (OSError, ValueError, TimeoutError) as e:
-        failure = f"connection {len(socks)}: {e.__class__.__name__}: {e}"
-    opened = len(socks) - (1 if failure and socks else 0)
+        except (OSError, ValueError, TimeoutError) as e:
+            s.close()
+            failure = f"connection {i + 1}: {e.__class__.__name__}: {e}"
+            break
+        if status != 200 or not keeps_alive:
+            s.close()
+            failure = (f"connection {i + 1}: status {status}, "
+                       f"{'keep-alive' if keeps_alive else 'Connection: close'}")
+            break
+        socks.append(s)
+    opened = len(socks)
     open_s = time.monotonic() - t0
     print(f"idle_conns: {opened} connections opened and answered in {open_s:.1f} s")
 

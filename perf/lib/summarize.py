@@ -16,6 +16,7 @@ Per measured run (RESULTS_DIR/runs/<layout>-r<round>-<pos>-<proxy>.*):
                                 what other tenants of the box (or the kernel) used meanwhile
   proxy us/req (sched)          the same proxy CPU from /proc/PID/task/*/schedstat (ns),
                                 a cross-check on the tick-granular figure
+  *_runq_wait_s (runs.csv)      schedstat's run-queue wait: time runnable but not running
 Summaries are medians over rounds; runs with errors are listed but left out of medians.
 """
 import csv
@@ -27,6 +28,9 @@ import statistics
 import sys
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}  # wrk latency units -> milliseconds
+# A run during which others used more than this many cores is flagged "noisy" (kept in
+# the medians, but a quiet-runs-only relative figure is printed as well).
+NOISY_CORES = 0.25
 
 
 def read_kv(path):
@@ -89,20 +93,22 @@ def parse_sample(path):
             s["ticks"][role] = s["ticks"].get(role, 0) + utime + stime
             s["nprocs"][role] = s["nprocs"].get(role, 0) + 1
         elif kind == "sched":
-            role, tid, run_ns = parts[1], parts[2], int(parts[3])
+            # schedstat: ns on CPU, ns waiting on a run queue, timeslices
+            role, tid, run_ns, wait_ns = parts[1], parts[2], int(parts[3]), int(parts[4])
             s["sched"][(role, tid)] = run_ns
+            s.setdefault("wait", {})[(role, tid)] = wait_ns
         elif kind == "rss":
             if len(parts) > 3:
                 s["rss"][parts[1]] = s["rss"].get(parts[1], 0) + int(parts[3])
     return s
 
 
-def sched_delta(before, after, role):
-    """ns of run time of ROLE's threads between the samples (new threads count from 0)."""
+def sched_delta(before, after, role, field="sched"):
+    """ns of run (or run-queue wait) time of ROLE's threads between the samples."""
     total = 0
-    for (r, tid), ns in after["sched"].items():
+    for (r, tid), ns in after.get(field, {}).items():
         if r == role:
-            total += ns - before["sched"].get((r, tid), 0)
+            total += ns - before.get(field, {}).get((r, tid), 0)  # new threads from 0
     return total
 
 
@@ -133,6 +139,8 @@ def analyse_run(base, clk_tck):
         run[f"{role}_us_per_req"] = cpu_s * 1e6 / reqs if reqs else None
         run[f"{role}_sched_us_per_req"] = (
             sched_delta(before, after, role) / 1e3 / reqs if reqs else None)
+        # time runnable but not running (another process had the core): contention
+        run[f"{role}_runq_wait_s"] = sched_delta(before, after, role, "wait") / 1e9
         # worst-case relative error of the tick figure: up to 1 tick per process
         nprocs = max(after["nprocs"].get(role, 1), 1)
         run[f"{role}_tick_err"] = nprocs / clk_tck / cpu_s if cpu_s > 0 else None
@@ -174,8 +182,11 @@ def analyse_run(base, clk_tck):
             if len(parts) == 3 and parts[2] != meta["proxy_cpu"]:
                 flags.append(f"proxy-thread-{parts[1]}-on-cpus-{parts[2]}")
                 break
-    run["flags"] = " ".join(flags)
     run["valid"] = not any("-vs-schedstat-" not in f for f in flags)
+    run["quiet"] = run["other_cores"] is not None and run["other_cores"] <= NOISY_CORES
+    if not run["quiet"]:
+        flags.append("noisy")
+    run["flags"] = " ".join(flags)
     return run
 
 
@@ -218,7 +229,8 @@ def main():
     fields = ["layout", "round", "position", "proxy", "backend", "requests", "seconds", "rps",
               "p99_ms", "proxy_cpu_s", "backend_cpu_s", "proxy_us_per_req",
               "backend_us_per_req", "ratio", "proxy_sched_us_per_req",
-              "backend_sched_us_per_req", "proxy_tick_err", "backend_tick_err",
+              "backend_sched_us_per_req", "proxy_runq_wait_s", "backend_runq_wait_s",
+              "proxy_tick_err", "backend_tick_err",
               "wrk_us_per_req", *cpus, "other_cores", "proxy_rss_kib",
               "errors", "non2xx", "flags"]
     with open(os.path.join(res, "runs.csv"), "w", newline="", encoding="utf-8") as f:
@@ -252,12 +264,13 @@ def main():
             headers = ["proxy", "runs", "req/s", "p99 ms", *[c[:-5] + " busy" for c in cpus],
                        "proxy us/req", "backend us/req", "wrk us/req", "proxy/backend",
                        "other load"]
-        rows, ratio_med, per_round = [], {}, {}
+        rows, ratio_med, per_round, quiet_med = [], {}, {}, {}
         for proxy in order:
             pr = [r for r in lruns if r["proxy"] == proxy and r["valid"]]
             n_all = len([r for r in lruns if r["proxy"] == proxy])
             ratios = [r["ratio"] for r in pr if r["ratio"] is not None]
             ratio_med[proxy] = med(ratios)
+            quiet_med[proxy] = med(r["ratio"] for r in pr if r["quiet"])
             per_round[proxy] = {r["round"]: r["ratio"] for r in pr}
             base = [proxy, f"{len(pr)}/{n_all}", fmt(med(r["rps"] for r in pr), ".0f"),
                     fmt(med(r["p99_ms"] for r in pr), ".2f")]
@@ -289,6 +302,10 @@ def main():
                 out.append(f"{subject}/{peer} CPU per request: "
                            f"{ratio_med[subject] / ratio_med[peer]:.2f}"
                            f"  (ratio of median proxy/backend; same-round pairs: {paired})")
+                if quiet_med.get(subject) and quiet_med.get(peer):
+                    out.append(f"{subject}/{peer} CPU per request, quiet runs only "
+                               f"(other load <= {NOISY_CORES} cores): "
+                               f"{quiet_med[subject] / quiet_med[peer]:.2f}")
 
     if idle:
         out.append("")
