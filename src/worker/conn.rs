@@ -50,7 +50,13 @@ pub async fn serve_client(w: Rc<Worker>, listener: usize, mut client: TcpStream,
             Next::KeepAlive => {}
             Next::Close => break,
             Next::Tunnel(upstream) => {
-                tunnel(client, upstream, rbuf, w.config.attributes.idle_timeout).await;
+                Box::pin(tunnel(
+                    client,
+                    upstream,
+                    rbuf,
+                    w.config.attributes.idle_timeout,
+                ))
+                .await;
                 w.stats
                     .active_connections
                     .set(w.stats.active_connections.get() - 1);
@@ -173,8 +179,9 @@ async fn serve_request(
         client_keep_alive,
         upgrade: opts.upgrade,
     };
-    let (next, rbuf) = forward(ctx, client, req, rbuf).await;
-    (next, rbuf)
+    // Boxed: an idle connection's task then holds only the head-reading state, not the much
+    // larger state of an exchange (measured: 3.8 KiB per connection otherwise).
+    Box::pin(forward(ctx, client, req, rbuf)).await
 }
 
 /// The upstream side of one request: its head and first body bytes, encoded, and how much
