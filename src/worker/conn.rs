@@ -12,10 +12,10 @@ use monoio::net::TcpStream;
 use crate::balance::request_path;
 use crate::error::{synthetic_response, Cause, ProxyError};
 use crate::http::{
-    self, connection_options, encode, BodyFraming, ChunkedDecoder, Header, Method, ParseError,
-    RequestHead, Version,
+    self, connection_options, encode, BodyFraming, Header, Method, ParseError, RequestHead, Version,
 };
 
+use super::body::BodyTracker;
 use super::io::{read_append, write_all, ReadError};
 use super::relay::{relay_response, Relayed};
 use super::state::{bump, Worker};
@@ -189,13 +189,10 @@ async fn serve_request(
 pub struct RequestPlan {
     /// The head as the target will see it, followed by the body bytes already received.
     pub out: Vec<u8>,
-    pub framing: BodyFraming,
+    /// Where the body ends, as it streams from the client.
+    pub body: BodyTracker,
     /// Bytes of the client's buffer that belonged to the body.
     pub body_taken: usize,
-    /// For Content-Length bodies: bytes still to come.
-    pub remaining: u64,
-    /// For chunked bodies: the decoder that finds the end.
-    pub chunked: Option<ChunkedDecoder>,
     pub expect_continue: bool,
 }
 
@@ -212,50 +209,26 @@ impl RequestPlan {
         encode_request_head(&mut out, buf, head, framing, upgrade);
         RequestPlan {
             out,
-            framing,
+            body: BodyTracker::new(framing),
             body_taken: 0,
-            remaining: 0,
-            chunked: matches!(framing, BodyFraming::Chunked).then(ChunkedDecoder::new),
             expect_continue,
         }
     }
 
     /// Copies the body bytes found in `avail` to `out`; true when the whole body is there.
+    /// A chunked framing error takes nothing here: it sticks in the decoder and surfaces as a
+    /// 400 when the rest of the body is streamed.
     fn take_buffered_body(&mut self, avail: &[u8]) -> bool {
-        match self.framing {
-            BodyFraming::None | BodyFraming::CloseDelimited => true,
-            BodyFraming::ContentLength(n) => {
-                let take = (avail.len() as u64).min(n) as usize;
-                self.out.extend_from_slice(&avail[..take]);
-                self.body_taken = take;
-                self.remaining = n - take as u64;
-                self.remaining == 0
-            }
-            BodyFraming::Chunked => {
-                let decoder = self
-                    .chunked
-                    .as_mut()
-                    .expect("chunked framing has a decoder");
-                match decoder.feed(avail) {
-                    Ok(progress) => {
-                        self.out.extend_from_slice(&avail[..progress.consumed]);
-                        self.body_taken = progress.consumed;
-                        progress.done
-                    }
-                    // The error surfaces when the body is streamed; take nothing now.
-                    Err(_) => false,
-                }
-            }
+        if let Ok(n) = self.body.feed(avail) {
+            self.out.extend_from_slice(&avail[..n]);
+            self.body_taken = n;
         }
+        self.body.done
     }
 
     /// True while body bytes are still expected from the client.
     pub fn body_pending(&self) -> bool {
-        match self.framing {
-            BodyFraming::ContentLength(_) => self.remaining > 0,
-            BodyFraming::Chunked => !self.chunked.as_ref().is_some_and(|d| d.is_done()),
-            _ => false,
-        }
+        !self.body.done
     }
 }
 
@@ -276,26 +249,13 @@ fn encode_request_head(
         head.version,
     );
     let mut had_content_length = false;
-    for h in &head.headers {
-        let name = h.name.of(buf);
+    copy_end_to_end_headers(out, buf, &head.headers, upgrade, |name| {
         if name.eq_ignore_ascii_case(b"content-length") {
             had_content_length = true;
-            continue;
+            return true;
         }
-        if name.eq_ignore_ascii_case(b"transfer-encoding") || name.eq_ignore_ascii_case(b"expect") {
-            continue;
-        }
-        if http::is_hop_by_hop(name) {
-            if upgrade && name.eq_ignore_ascii_case(b"upgrade") {
-                encode::header(out, name, h.value.of(buf));
-            }
-            continue;
-        }
-        if named_by_connection(buf, &head.headers, name) {
-            continue;
-        }
-        encode::header(out, name, h.value.of(buf));
-    }
+        name.eq_ignore_ascii_case(b"transfer-encoding") || name.eq_ignore_ascii_case(b"expect")
+    });
     match framing {
         BodyFraming::ContentLength(n) => encode::content_length(out, n),
         BodyFraming::Chunked => encode::header(out, b"Transfer-Encoding", b"chunked"),
@@ -308,6 +268,33 @@ fn encode_request_head(
         encode::header(out, b"Connection", b"keep-alive");
     }
     encode::end_head(out);
+}
+
+/// Copies the end-to-end headers of a head to `out`: hop-by-hop headers and those the Connection
+/// header names are dropped (RFC 9110 §7.6.1), except Upgrade when the connection is being
+/// upgraded; so is every header for which `skip` says true (framing, which the caller writes
+/// itself).
+pub fn copy_end_to_end_headers(
+    out: &mut Vec<u8>,
+    buf: &[u8],
+    headers: &[Header],
+    upgrade: bool,
+    mut skip: impl FnMut(&[u8]) -> bool,
+) {
+    for h in headers {
+        let name = h.name.of(buf);
+        if skip(name) {
+            continue;
+        }
+        let keep = if http::is_hop_by_hop(name) {
+            upgrade && name.eq_ignore_ascii_case(b"upgrade")
+        } else {
+            !named_by_connection(buf, headers, name)
+        };
+        if keep {
+            encode::header(out, name, h.value.of(buf));
+        }
+    }
 }
 
 /// True when a Connection header lists `name` as a connection option (RFC 9110 §7.6.1).

@@ -5,12 +5,14 @@
 //! - `server`: binding listeners and starting pinned worker threads.
 //! - `runtime`: io_uring (DESIGN.md §7 setup flags) or epoll runtimes, CPU pinning.
 //! - `conn`: the client connection loop: read a head, route, forward.
+//! - `body`: where a streaming body ends, for requests and responses alike.
 //! - `relay`: one exchange on a target connection: request body, response head and body.
 //! - `upstream`: the per-target keep-alive pool and connecting.
 //! - `tunnel`: bytes both ways after 101 Switching Protocols.
 //! - `io`: reads with deadlines that cancel and await, writes of sub-ranges.
 //! - `origin`: the built-in origin server of `ringway origin` and `ringway demo`.
 
+mod body;
 mod conn;
 mod io;
 mod listen;

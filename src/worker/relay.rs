@@ -7,9 +7,10 @@ use std::time::Instant;
 use monoio::net::TcpStream;
 
 use crate::error::{Cause, ProxyError};
-use crate::http::{self, encode, BodyFraming, ChunkedDecoder, ResponseHead, Version};
+use crate::http::{self, encode, BodyFraming, ResponseHead, Version};
 
-use super::conn::{named_by_connection, Exchange, Next, RequestPlan};
+use super::body::BodyTracker;
+use super::conn::{copy_end_to_end_headers, Exchange, Next, RequestPlan};
 use super::io::{read_append, write_all, write_range, ReadError};
 use super::state::{Worker, STREAM_BUF};
 
@@ -130,7 +131,7 @@ pub async fn relay_response(
     let mut out = std::mem::take(&mut req.out);
     out.clear();
     encode_response_head(&mut out, &ubuf, &head, framing, conn);
-    let mut body = BodyRelay::new(framing);
+    let mut body = BodyTracker::new(framing);
     let avail = &ubuf[head.len..];
     let taken = match body.feed(avail) {
         Ok(n) => n,
@@ -197,24 +198,15 @@ async fn stream_request_body(
             Ok(0) | Err(_) => break BodyEnd::ClientGone,
             Ok(_) => {}
         }
-        let (take, done) = match req.framing {
-            BodyFraming::ContentLength(_) => {
-                let take = (sbuf.len() as u64).min(req.remaining) as usize;
-                req.remaining -= take as u64;
-                (take, req.remaining == 0)
-            }
-            BodyFraming::Chunked => match req.chunked.as_mut().map(|d| d.feed(&sbuf)) {
-                Some(Ok(p)) => (p.consumed, p.done),
-                _ => break BodyEnd::ClientError(Cause::BadRequest),
-            },
-            _ => (0, true),
+        let Ok(take) = req.body.feed(&sbuf) else {
+            break BodyEnd::ClientError(Cause::BadRequest);
         };
         let (res, buf) = write_range(upstream, sbuf, 0, take).await;
         sbuf = buf;
         if res.is_err() {
             break BodyEnd::TargetError;
         }
-        if done {
+        if req.body.done {
             rbuf.extend_from_slice(&sbuf[take..]);
             break BodyEnd::Complete;
         }
@@ -271,60 +263,13 @@ async fn read_response_head(
     }
 }
 
-/// Tracks a response body's end while its bytes pass through unchanged.
-struct BodyRelay {
-    framing: BodyFraming,
-    remaining: u64,
-    chunked: Option<ChunkedDecoder>,
-    done: bool,
-}
-
-impl BodyRelay {
-    fn new(framing: BodyFraming) -> Self {
-        let remaining = match framing {
-            BodyFraming::ContentLength(n) => n,
-            _ => 0,
-        };
-        BodyRelay {
-            framing,
-            remaining,
-            chunked: matches!(framing, BodyFraming::Chunked).then(ChunkedDecoder::new),
-            done: matches!(framing, BodyFraming::None)
-                || matches!(framing, BodyFraming::ContentLength(0)),
-        }
-    }
-
-    /// How many bytes of `input` belong to the body; sets `done` at its end.
-    fn feed(&mut self, input: &[u8]) -> Result<usize, ()> {
-        if self.done {
-            return Ok(0);
-        }
-        match self.framing {
-            BodyFraming::None => Ok(0),
-            BodyFraming::ContentLength(_) => {
-                let take = (input.len() as u64).min(self.remaining) as usize;
-                self.remaining -= take as u64;
-                self.done = self.remaining == 0;
-                Ok(take)
-            }
-            BodyFraming::Chunked => {
-                let decoder = self.chunked.as_mut().ok_or(())?;
-                let progress = decoder.feed(input).map_err(|_| ())?;
-                self.done = progress.done;
-                Ok(progress.consumed)
-            }
-            BodyFraming::CloseDelimited => Ok(input.len()),
-        }
-    }
-}
-
 /// Relays the rest of a response body. `Ok(extra)` when it ended well (`extra`: the target
 /// sent bytes past the end); `Err` when the client connection must close.
 async fn stream_response_body(
     w: &Worker,
     client: &mut TcpStream,
     upstream: &mut TcpStream,
-    body: &mut BodyRelay,
+    body: &mut BodyTracker,
     mut ubuf: Vec<u8>,
 ) -> Result<bool, ()> {
     let idle = w.config.attributes.idle_timeout;
@@ -379,24 +324,12 @@ fn encode_response_head(
     encode::status_line(out, Version::Http11, head.status, head.reason.of(buf));
     // Without a body of its own (HEAD, 204, 304) a response keeps its metadata headers.
     let renormalise = !matches!(framing, BodyFraming::None);
-    for h in &head.headers {
-        let name = h.name.of(buf);
-        let is_framing = name.eq_ignore_ascii_case(b"content-length")
-            || name.eq_ignore_ascii_case(b"transfer-encoding");
-        if is_framing && renormalise {
-            continue;
-        }
-        if http::is_hop_by_hop(name) {
-            if conn == ResponseConn::Upgrade && name.eq_ignore_ascii_case(b"upgrade") {
-                encode::header(out, name, h.value.of(buf));
-            }
-            continue;
-        }
-        if named_by_connection(buf, &head.headers, name) {
-            continue;
-        }
-        encode::header(out, name, h.value.of(buf));
-    }
+    let upgrade = conn == ResponseConn::Upgrade;
+    copy_end_to_end_headers(out, buf, &head.headers, upgrade, |name| {
+        renormalise
+            && (name.eq_ignore_ascii_case(b"content-length")
+                || name.eq_ignore_ascii_case(b"transfer-encoding"))
+    });
     match framing {
         BodyFraming::ContentLength(n) => encode::content_length(out, n),
         BodyFraming::Chunked => encode::header(out, b"Transfer-Encoding", b"chunked"),
