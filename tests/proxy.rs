@@ -424,6 +424,63 @@ fn a_refusing_target_is_skipped_for_the_next(driver: &str) {
     }
 }
 
+/// A listener whose accept queue is full and never drained: the kernel drops further SYNs, so a
+/// connect to it hangs like one to a host that drops packets.
+fn blackhole_addr() -> (socket2::Socket, Vec<std::net::TcpStream>, SocketAddr) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket
+        .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    socket.listen(0).unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    // Fill the queue (backlog 0 still admits one), and check that a further connect now hangs.
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(s) => fillers.push(s),
+            Err(_) => return (socket, fillers, addr),
+        }
+    }
+    panic!("the accept queue of {addr} never filled");
+}
+
+fn a_connect_that_times_out_gives_504_or_522(driver: &str) {
+    let (_listener, _fillers, addr) = blackhole_addr();
+    let runs: Vec<_> = [("standard", 504), ("cloudflare", 522)]
+        .into_iter()
+        .map(|(style, status)| {
+            let driver = driver.to_string();
+            std::thread::spawn(move || {
+                let attrs = format!("\"routing.http.upstream_error_style\" = \"{style}\"");
+                let lb = Balancer::start(&driver, &config(&[addr], &attrs, ""));
+                let started = Instant::now();
+                let mut client = lb.client();
+                // Longer than the 10 s connect timeout it waits for.
+                client
+                    .stream
+                    .set_read_timeout(Some(Duration::from_secs(20)))
+                    .unwrap();
+                let r = client.request("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+                (r, started.elapsed(), status)
+            })
+        })
+        .collect();
+    for run in runs {
+        let (r, waited, status) = run.join().unwrap();
+        assert_eq!(r.status, status);
+        assert_eq!(
+            r.header("x-ringway-error").as_deref(),
+            Some("connect-timeout")
+        );
+        // DESIGN.md section 4: the connect timeout is 10 s.
+        assert!(
+            waited >= Duration::from_secs(9) && waited < Duration::from_secs(13),
+            "{waited:?}"
+        );
+    }
+}
+
 fn invalid_or_empty_response_gives_502_or_520(driver: &str) {
     let garbage = Origin::start(|_| Reply::SendClose(b"NOT HTTP AT ALL\r\n\r\n".to_vec()));
     let hangup = Origin::start(|_| Reply::Hangup);
@@ -561,6 +618,7 @@ on_both_drivers!(
     all_targets_refusing_gives_502_or_521,
     a_refusing_target_is_skipped_for_the_next,
     invalid_or_empty_response_gives_502_or_520,
+    a_connect_that_times_out_gives_504_or_522,
     silent_target_gives_504_or_524_after_the_idle_timeout,
     empty_target_group_gives_503,
     http10_clients_keep_alive_only_when_asked,

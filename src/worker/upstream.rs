@@ -84,3 +84,17 @@ pub fn connect_cause(e: &io::Error) -> Cause {
         _ => Cause::ConnectRefused,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_errors_map_to_the_design_rows() {
+        let cause = |errno| connect_cause(&io::Error::from_raw_os_error(errno));
+        assert_eq!(cause(libc::ECONNREFUSED), Cause::ConnectRefused);
+        assert_eq!(cause(libc::EHOSTUNREACH), Cause::Unreachable);
+        assert_eq!(cause(libc::ENETUNREACH), Cause::Unreachable);
+        assert_eq!(cause(libc::ETIMEDOUT), Cause::ConnectTimeout);
+    }
+}
