@@ -1,0 +1,123 @@
+//! Request heads: `parse_request` and what the worker runs on a parsed head.
+//!
+//! Input: `[flags, split_lo, split_hi, message...]`. Bit 0 of `flags` picks small limits
+//! (so the 414/431 paths are reached with short inputs) instead of `Limits::default()`;
+//! the next two bytes pick where the message is cut for the prefix check.
+//!
+//! Checks, beyond "no panic":
+//! - on a complete head: `len <= message.len()`, every span (method, target, header names and
+//!   values) lies within `0..=len`, the method span's bytes name the method, and
+//!   `request_framing`, `connection_options`, `header_value(b"host")` run (the host value,
+//!   when present, is a header value's bytes);
+//! - prefix stability (the contract in `src/http/parse.rs`): a prefix of the message shorter
+//!   than a complete head needs more bytes (`Ok(None)`); a prefix that holds the whole head
+//!   gives the same head; when the whole message is `Ok(None)` every prefix is too; when it
+//!   fails, a prefix needs more bytes or fails with the same error. Never a different head;
+//! - determinism: parsing the message again gives an equal result.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use ringway::http::{
+    connection_options, header_value, parse_request, request_framing, Limits, Method,
+    RequestHead, Span,
+};
+
+fn limits(flags: u8) -> Limits {
+    if flags & 1 == 1 {
+        Limits {
+            max_line: 48,
+            max_head: 256,
+            max_headers: 4,
+        }
+    } else {
+        Limits::default()
+    }
+}
+
+fn check_span(s: Span, len: usize, what: &str) {
+    assert!(
+        s.start <= s.end && s.end as usize <= len,
+        "{what} span {s:?} outside the head of {len} bytes"
+    );
+}
+
+fn method_name(m: Method) -> Option<&'static [u8]> {
+    Some(match m {
+        Method::Get => b"GET",
+        Method::Head => b"HEAD",
+        Method::Post => b"POST",
+        Method::Put => b"PUT",
+        Method::Delete => b"DELETE",
+        Method::Connect => b"CONNECT",
+        Method::Options => b"OPTIONS",
+        Method::Trace => b"TRACE",
+        Method::Patch => b"PATCH",
+        Method::Other => return None,
+    })
+}
+
+fn check_head(msg: &[u8], head: &RequestHead) {
+    assert!(head.len <= msg.len(), "head.len {} > input {}", head.len, msg.len());
+    assert!(head.len > 0, "empty complete head");
+    check_span(head.method_span, head.len, "method");
+    check_span(head.target, head.len, "target");
+    for h in &head.headers {
+        check_span(h.name, head.len, "header name");
+        check_span(h.value, head.len, "header value");
+        assert!(!h.name.is_empty(), "empty header name");
+    }
+    let method = head.method_span.of(msg);
+    assert!(!method.is_empty(), "empty method");
+    if let Some(name) = method_name(head.method) {
+        assert_eq!(method, name, "method span does not name {:?}", head.method);
+    }
+    assert!(!head.target.of(msg).is_empty(), "empty target");
+
+    let _ = request_framing(msg, head);
+    let _ = connection_options(msg, head.version, &head.headers);
+    if let Some(host) = header_value(msg, &head.headers, b"host") {
+        let base = msg.as_ptr() as usize;
+        let at = host.as_ptr() as usize;
+        assert!(
+            at >= base && at + host.len() <= base + head.len,
+            "host value outside the head"
+        );
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() < 3 {
+        return;
+    }
+    let limits = limits(data[0]);
+    let split = u16::from_le_bytes([data[1], data[2]]) as usize;
+    let msg = &data[3..];
+
+    let whole = parse_request(msg, &limits);
+    if let Ok(Some(head)) = &whole {
+        check_head(msg, head);
+    }
+    assert_eq!(parse_request(msg, &limits), whole, "not deterministic");
+
+    let k = split % (msg.len() + 1);
+    let part = parse_request(&msg[..k], &limits);
+    if let Ok(Some(head)) = &part {
+        check_head(&msg[..k], head);
+    }
+    match (&whole, &part) {
+        (Ok(Some(head)), Ok(Some(p))) => assert!(
+            k >= head.len && p == head,
+            "prefix of {k} bytes gave a different head: {p:?} vs {head:?}"
+        ),
+        (Ok(Some(head)), p) => assert!(
+            k < head.len && *p == Ok(None),
+            "prefix of {k} bytes of a {}-byte head gave {p:?}",
+            head.len
+        ),
+        (Ok(None), p) => assert_eq!(*p, Ok(None), "prefix of {k} bytes of an incomplete head"),
+        (Err(e), p) => assert!(
+            *p == Ok(None) || *p == Err(*e),
+            "prefix of {k} bytes gave {p:?}, the whole message {e:?}"
+        ),
+    }
+});
