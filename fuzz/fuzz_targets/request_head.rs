@@ -17,29 +17,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+
+#[path = "common/mod.rs"]
+mod common;
+use common::{check_parser, check_span};
 use ringway::http::{
-    connection_options, header_value, parse_request, request_framing, Limits, Method,
-    RequestHead, Span,
+    connection_options, header_value, parse_request, request_framing, Method, RequestHead,
 };
-
-fn limits(flags: u8) -> Limits {
-    if flags & 1 == 1 {
-        Limits {
-            max_line: 48,
-            max_head: 256,
-            max_headers: 4,
-        }
-    } else {
-        Limits::default()
-    }
-}
-
-fn check_span(s: Span, len: usize, what: &str) {
-    assert!(
-        s.start <= s.end && s.end as usize <= len,
-        "{what} span {s:?} outside the head of {len} bytes"
-    );
-}
 
 fn method_name(m: Method) -> Option<&'static [u8]> {
     Some(match m {
@@ -57,7 +41,12 @@ fn method_name(m: Method) -> Option<&'static [u8]> {
 }
 
 fn check_head(msg: &[u8], head: &RequestHead) {
-    assert!(head.len <= msg.len(), "head.len {} > input {}", head.len, msg.len());
+    assert!(
+        head.len <= msg.len(),
+        "head.len {} > input {}",
+        head.len,
+        msg.len()
+    );
     assert!(head.len > 0, "empty complete head");
     check_span(head.method_span, head.len, "method");
     check_span(head.target, head.len, "target");
@@ -86,38 +75,5 @@ fn check_head(msg: &[u8], head: &RequestHead) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    if data.len() < 3 {
-        return;
-    }
-    let limits = limits(data[0]);
-    let split = u16::from_le_bytes([data[1], data[2]]) as usize;
-    let msg = &data[3..];
-
-    let whole = parse_request(msg, &limits);
-    if let Ok(Some(head)) = &whole {
-        check_head(msg, head);
-    }
-    assert_eq!(parse_request(msg, &limits), whole, "not deterministic");
-
-    let k = split % (msg.len() + 1);
-    let part = parse_request(&msg[..k], &limits);
-    if let Ok(Some(head)) = &part {
-        check_head(&msg[..k], head);
-    }
-    match (&whole, &part) {
-        (Ok(Some(head)), Ok(Some(p))) => assert!(
-            k >= head.len && p == head,
-            "prefix of {k} bytes gave a different head: {p:?} vs {head:?}"
-        ),
-        (Ok(Some(head)), p) => assert!(
-            k < head.len && *p == Ok(None),
-            "prefix of {k} bytes of a {}-byte head gave {p:?}",
-            head.len
-        ),
-        (Ok(None), p) => assert_eq!(*p, Ok(None), "prefix of {k} bytes of an incomplete head"),
-        (Err(e), p) => assert!(
-            *p == Ok(None) || *p == Err(*e),
-            "prefix of {k} bytes gave {p:?}, the whole message {e:?}"
-        ),
-    }
+    check_parser(data, parse_request, |h: &RequestHead| h.len, check_head);
 });

@@ -14,9 +14,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+
+#[path = "common/mod.rs"]
+mod common;
+use common::{check_parser, check_span};
 use ringway::http::{
-    connection_options, header_value, parse_response, response_framing, BodyFraming, Limits,
-    Method, ResponseHead, Span, Version,
+    connection_options, header_value, parse_response, response_framing, BodyFraming, Method,
+    ResponseHead, Version,
 };
 
 const METHODS: [Method; 6] = [
@@ -28,27 +32,13 @@ const METHODS: [Method; 6] = [
     Method::Other,
 ];
 
-fn limits(flags: u8) -> Limits {
-    if flags & 1 == 1 {
-        Limits {
-            max_line: 48,
-            max_head: 256,
-            max_headers: 4,
-        }
-    } else {
-        Limits::default()
-    }
-}
-
-fn check_span(s: Span, len: usize, what: &str) {
-    assert!(
-        s.start <= s.end && s.end as usize <= len,
-        "{what} span {s:?} outside the head of {len} bytes"
-    );
-}
-
 fn check_head(msg: &[u8], head: &ResponseHead) {
-    assert!(head.len <= msg.len(), "head.len {} > input {}", head.len, msg.len());
+    assert!(
+        head.len <= msg.len(),
+        "head.len {} > input {}",
+        head.len,
+        msg.len()
+    );
     assert!((100..=999).contains(&head.status), "status {}", head.status);
     check_span(head.reason, head.len, "reason");
     for h in &head.headers {
@@ -71,52 +61,33 @@ fn check_head(msg: &[u8], head: &ResponseHead) {
             || status == 304
             || (*m == Method::Connect && (200..300).contains(&status));
         if no_body {
-            assert_eq!(*f, Ok(BodyFraming::None), "{m:?} {status} must have no body");
+            assert_eq!(
+                *f,
+                Ok(BodyFraming::None),
+                "{m:?} {status} must have no body"
+            );
         }
         if head.version == Version::Http10 {
-            assert_ne!(*f, Ok(BodyFraming::Chunked), "HTTP/1.0 response framed as chunked");
+            assert_ne!(
+                *f,
+                Ok(BodyFraming::Chunked),
+                "HTTP/1.0 response framed as chunked"
+            );
         }
         if *f == Ok(BodyFraming::ContentLength(0)) {
             panic!("Content-Length: 0 must be BodyFraming::None");
         }
     }
-    assert_eq!(framing[0].1, framing[2].1, "GET and POST framed differently");
-    assert_eq!(framing[0].1, framing[5].1, "GET and another method framed differently");
+    assert_eq!(
+        framing[0].1, framing[2].1,
+        "GET and POST framed differently"
+    );
+    assert_eq!(
+        framing[0].1, framing[5].1,
+        "GET and another method framed differently"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
-    if data.len() < 3 {
-        return;
-    }
-    let limits = limits(data[0]);
-    let split = u16::from_le_bytes([data[1], data[2]]) as usize;
-    let msg = &data[3..];
-
-    let whole = parse_response(msg, &limits);
-    if let Ok(Some(head)) = &whole {
-        check_head(msg, head);
-    }
-    assert_eq!(parse_response(msg, &limits), whole, "not deterministic");
-
-    let k = split % (msg.len() + 1);
-    let part = parse_response(&msg[..k], &limits);
-    if let Ok(Some(head)) = &part {
-        check_head(&msg[..k], head);
-    }
-    match (&whole, &part) {
-        (Ok(Some(head)), Ok(Some(p))) => assert!(
-            k >= head.len && p == head,
-            "prefix of {k} bytes gave a different head: {p:?} vs {head:?}"
-        ),
-        (Ok(Some(head)), p) => assert!(
-            k < head.len && *p == Ok(None),
-            "prefix of {k} bytes of a {}-byte head gave {p:?}",
-            head.len
-        ),
-        (Ok(None), p) => assert_eq!(*p, Ok(None), "prefix of {k} bytes of an incomplete head"),
-        (Err(e), p) => assert!(
-            *p == Ok(None) || *p == Err(*e),
-            "prefix of {k} bytes gave {p:?}, the whole message {e:?}"
-        ),
-    }
+    check_parser(data, parse_response, |h: &ResponseHead| h.len, check_head);
 });
