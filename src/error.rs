@@ -2,7 +2,7 @@
 //!
 //! Every failure the balancer answers itself is a [`Cause`]: which side failed, why, and the
 //! status it gets in each `upstream_error_style` (DESIGN.md §5). Retry safety depends on what was
-//! already sent, so it travels beside the cause in [`ProxyError`].
+//! already sent, so the worker decides it where it knows that (`worker::relay::Relayed`).
 
 use crate::config::ErrorStyle;
 use crate::http::encode;
@@ -127,20 +127,6 @@ impl Cause {
             | Cause::InvalidResponse => Side::Target,
             Cause::NoTarget => Side::Internal,
         }
-    }
-}
-
-/// A failure on the request path: the cause, and whether the request may be sent again (to the
-/// same or another target) without risk of doing its work twice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProxyError {
-    pub cause: Cause,
-    pub retry_safe: bool,
-}
-
-impl ProxyError {
-    pub fn new(cause: Cause, retry_safe: bool) -> Self {
-        ProxyError { cause, retry_safe }
     }
 }
 

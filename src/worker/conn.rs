@@ -10,7 +10,7 @@ use std::time::Instant;
 use monoio::net::TcpStream;
 
 use crate::balance::request_path;
-use crate::error::{synthetic_response, Cause, ProxyError};
+use crate::error::{synthetic_response, Cause};
 use crate::http::{
     self, connection_options, encode, BodyFraming, Header, Method, ParseError, RequestHead, Version,
 };
@@ -322,7 +322,7 @@ pub struct Exchange<'a> {
 /// Sends the request to a target of its group and relays the response. Connect failures move
 /// on to the next target (nothing was sent); a reused pooled connection that fails before any
 /// response byte is replaced by a fresh one once, if the whole request is still in hand and
-/// its method is idempotent.
+/// its method is idempotent. Every failure that reaches the client leaves through one reply.
 async fn forward(
     ctx: Exchange<'_>,
     client: &mut TcpStream,
@@ -330,22 +330,42 @@ async fn forward(
     rbuf: Vec<u8>,
 ) -> (Next, Vec<u8>) {
     let w = ctx.w;
+    let outcome = try_targets(ctx, client, &mut req, rbuf).await;
+    w.give_buf(std::mem::take(&mut req.out));
+    match outcome {
+        Ok(done) => done,
+        Err((cause, rbuf)) => {
+            // The connection closes when the request body was not consumed.
+            let close = req.body_pending() || !ctx.client_keep_alive;
+            (reply_error(w, client, cause, close).await, rbuf)
+        }
+    }
+}
+
+/// Tries the group's targets in the selector's order; `Err` names the cause to answer with.
+async fn try_targets(
+    ctx: Exchange<'_>,
+    client: &mut TcpStream,
+    req: &mut RequestPlan,
+    mut rbuf: Vec<u8>,
+) -> Result<(Next, Vec<u8>), (Cause, Vec<u8>)> {
+    let w = ctx.w;
     let group = &w.groups[ctx.group];
-    let first = group.selector.borrow_mut().pick();
-    let Some(first) = first else {
-        let close = req.body_pending() || !ctx.client_keep_alive;
-        w.give_buf(std::mem::take(&mut req.out));
-        return (reply_error(w, client, Cause::NoTarget, close).await, rbuf);
-    };
-    let order: Vec<usize> = {
-        let selector = group.selector.borrow();
-        std::iter::once(first)
-            .chain(selector.retry_order(first))
-            .collect()
+    let Some(first) = group.selector.borrow_mut().pick() else {
+        return Err((Cause::NoTarget, rbuf));
     };
     let mut last = Cause::ConnectRefused;
-    let mut rbuf = rbuf;
-    'targets: for &target in &order {
+    // The retry order is only worked out when a target fails: most requests need the first.
+    let mut attempt = 0;
+    let mut target = first;
+    'targets: loop {
+        if attempt > 0 {
+            match group.selector.borrow().retry_order(first).nth(attempt - 1) {
+                Some(next) => target = next,
+                None => break 'targets,
+            }
+        }
+        attempt += 1;
         // After a reused connection failed, the next attempt skips the pool: it may hold more
         // connections the target has already closed.
         let mut skip_pool = false;
@@ -373,35 +393,15 @@ async fn forward(
                 },
             };
             let may_retry = reused && ctx.method.is_idempotent() && !req.body_pending();
-            match relay_response(ctx, client, upstream, &mut req, rbuf, target, may_retry).await {
-                Relayed::Done(next, buf) => {
-                    w.give_buf(std::mem::take(&mut req.out));
-                    return (next, buf);
-                }
+            match relay_response(ctx, client, upstream, req, rbuf, target, may_retry).await {
+                Relayed::Done(next, buf) => return Ok((next, buf)),
                 Relayed::RetryFresh(buf) => {
                     rbuf = buf;
                     skip_pool = true;
                 }
-                Relayed::Failed(err, buf) => {
-                    w.give_buf(std::mem::take(&mut req.out));
-                    return (fail(w, client, err, &req, ctx).await, buf);
-                }
+                Relayed::Failed(cause, buf) => return Err((cause, buf)),
             }
         }
     }
-    let close = req.body_pending() || !ctx.client_keep_alive;
-    w.give_buf(std::mem::take(&mut req.out));
-    (reply_error(w, client, last, close).await, rbuf)
-}
-
-/// Answers a failed exchange; the connection closes when the request body was not consumed.
-async fn fail(
-    w: &Worker,
-    client: &mut TcpStream,
-    err: ProxyError,
-    req: &RequestPlan,
-    ctx: Exchange<'_>,
-) -> Next {
-    let close = req.body_pending() || !ctx.client_keep_alive;
-    reply_error(w, client, err.cause, close).await
+    Err((last, rbuf))
 }

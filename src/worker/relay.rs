@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use monoio::net::TcpStream;
 
-use crate::error::{Cause, ProxyError};
+use crate::error::Cause;
 use crate::http::{self, encode, BodyFraming, ResponseHead, Version};
 
 use super::body::BodyTracker;
@@ -22,7 +22,7 @@ pub enum Relayed {
     /// fresh connection.
     RetryFresh(Vec<u8>),
     /// Nothing reached the client yet; it gets the synthetic response for the error.
-    Failed(ProxyError, Vec<u8>),
+    Failed(Cause, Vec<u8>),
 }
 
 const INTERIM_CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -37,7 +37,7 @@ pub async fn relay_response(
     may_retry: bool,
 ) -> Relayed {
     let w = ctx.w;
-    let failed = |cause, rbuf| Relayed::Failed(ProxyError::new(cause, false), rbuf);
+    let failed = Relayed::Failed;
 
     let (res, out) = write_all(&mut upstream, std::mem::take(&mut req.out)).await;
     req.out = out;
