@@ -16,5 +16,6 @@ pub mod balance;
 pub mod config;
 pub mod doctor;
 pub mod error;
+pub mod forward;
 pub mod http;
 pub mod worker;

@@ -1,0 +1,91 @@
+//! Host and forwarding headers: what the target receives in place of the client's Host,
+//! X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Port, following ALB's attributes
+//! (DESIGN.md §3.4 and §3.5).
+//!
+//! - `target`: the request-target's form, its authority and the origin-form to forward
+//!   (RFC 9112 §3.2); the host to route on.
+//! - `host`: the Host line, per `routing.http.preserve_host_header.enabled`.
+//!
+//! Pure: functions over bytes and values that append to the caller's head buffer through
+//! `http::encode`. Depends on `http` only; no I/O, no clock, no allocation
+//! beyond the buffer growing.
+
+mod host;
+mod target;
+
+pub use host::{split_port, write_host, InvalidHost};
+pub use target::{routing_host, split_target, Target, TargetForm};
+
+/// A field value free of control characters (RFC 9110 §5.5 allows HTAB and nothing else below
+/// SP, and no DEL): what may be written between `: ` and CRLF.
+fn clean(value: &[u8]) -> bool {
+    value
+        .iter()
+        .all(|&b| b == b'\t' || (b >= b' ' && b != 0x7f))
+}
+
+/// The decimal digits of `n`, without `format!`.
+fn push_decimal(out: &mut Vec<u8>, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    /// `out` is whole header lines, each `Name: value\r\n` with a name from `names` and no CR,
+    /// LF or other control character in the value, and the lines parse back as a head.
+    pub(crate) fn assert_header_lines(out: &[u8], names: &[&[u8]]) {
+        assert!(out.ends_with(b"\r\n"), "{:?}", String::from_utf8_lossy(out));
+        for line in out[..out.len() - 2].split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let colon = line.iter().position(|&b| b == b':').expect("a colon");
+            assert!(
+                names.contains(&&line[..colon]),
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+            assert!(line[colon..].starts_with(b": "));
+            assert!(super::clean(&line[colon + 2..]));
+        }
+        assert_eq!(
+            out.iter().filter(|&&b| b == b'\n').count(),
+            out.split(|&b| b == b'\r').count() - 1
+        );
+        let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+        head.extend_from_slice(out);
+        head.extend_from_slice(b"\r\n");
+        let parsed = crate::http::parse_request(&head, &Default::default());
+        assert!(
+            matches!(parsed, Ok(Some(_))),
+            "{:?}",
+            String::from_utf8_lossy(out)
+        );
+    }
+
+    #[test]
+    fn push_decimal_writes_every_u16() {
+        for n in [0u16, 1, 9, 10, 99, 100, 12345, u16::MAX] {
+            let mut out = Vec::new();
+            super::push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string().into_bytes());
+        }
+    }
+
+    #[test]
+    fn clean_refuses_controls_but_allows_tab_space_and_obs_text() {
+        assert!(super::clean(b"a b\tc\x80\xff"));
+        for bad in [&b"\r"[..], b"\n", b"\0", b"\x1f", b"\x7f"] {
+            assert!(!super::clean(bad));
+        }
+    }
+}
