@@ -5,16 +5,21 @@
 //! - `target`: the request-target's form, its authority and the origin-form to forward
 //!   (RFC 9112 §3.2); the host to route on.
 //! - `host`: the Host line, per `routing.http.preserve_host_header.enabled`.
+//! - `xff`: the X-Forwarded-* lines, per `routing.http.xff_header_processing.mode` and
+//!   `routing.http.xff_client_port.enabled`; ALB's 463 limit of 30 addresses.
 //!
 //! Pure: functions over bytes and values that append to the caller's head buffer through
-//! `http::encode`. Depends on `http` only; no I/O, no clock, no allocation
-//! beyond the buffer growing.
+//! `http::encode`. Depends on `http` and `config` types only; no I/O, no clock, no allocation
+//! beyond the buffer growing. The worker drops every incoming field for which
+//! `is_forwarding_header` is true and calls `write_host` and `write_forwarding` instead.
 
 mod host;
 mod target;
+mod xff;
 
 pub use host::{split_port, write_host, InvalidHost};
 pub use target::{routing_host, split_target, Target, TargetForm};
+pub use xff::{is_forwarding_header, write_forwarding, ForwardedError, MAX_FORWARDED};
 
 /// A field value free of control characters (RFC 9110 §5.5 allows HTAB and nothing else below
 /// SP, and no DEL): what may be written between `: ` and CRLF.
