@@ -6,6 +6,8 @@
 //! - `config`: the TOML file model and the validated, typed `Config` built from it.
 //! - `http`: request and response head parsing with limits, body framing, the chunked codec,
 //!   head encoding.
+//! - `desync`: request smuggling classification (ALB's tiers and reason codes, plus RFC 9112
+//!   checks), the raw-head tokenizer and the mode policy.
 //! - `balance`: listener rules, target groups and target selection.
 //! - `error`: the proxy's error causes and the synthetic responses they turn into.
 //! - `worker`: the runtime: one monoio runtime per core, accept, the connection state machine,
@@ -14,6 +16,7 @@
 
 pub mod balance;
 pub mod config;
+pub mod desync;
 pub mod doctor;
 pub mod error;
 pub mod forward;

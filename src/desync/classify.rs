@@ -1,0 +1,896 @@
+//! `classify`: one pass over a request head, the guardian's checks in the guardian's order,
+//! then ringway's own. The reported reason is the first check, in this order, that reached
+//! the final tier (a check replaces the verdict only with a strictly higher tier, SPEC §3).
+//!
+//! The order:
+//! 1. Raw line facts (SPEC §5), as the guardian meets them while splitting lines: a bare LF
+//!    (NonCrLfLineTermination), MissingUri, then the first folded (ObsFold) or colon-less
+//!    (MissingHeaderColon) header line. There is no guardian "version ≥ HTTP/2 means
+//!    Compliant" exit (SPEC §6): every request runs every check.
+//! 2. Per header, in order: bytes of name and value (BadHeader, NonCompliantHeader), then
+//!    EmptyHeader, then SuspiciousHeader, which also builds the TE and CL lists (§4.2-4.4).
+//! 3. TE/CL semantics (§4.5). 4. Method (§4.6; an empty method is BadMethod too).
+//! 5. Version (§4.7). 6. Request-target bytes (§4.8).
+//! 7. ringway's own checks: WhitespaceBeforeColon, EmptyContentLength, TeChunkedNotLast,
+//!    InvalidTargetForm, MissingHost, MultipleHost, BadHost, AbsoluteFormHostMismatch.
+//!    They come last so that whenever the guardian's checks already reach the final tier,
+//!    ringway reports ALB's reason code; they only ever raise the tier. Framing comes first
+//!    among them because it is what smuggling exploits; Host last, because routing on a
+//!    request whose framing is sound but whose Host is wrong is a misroute, not a desync.
+//!
+//! The guardian's checks keep the guardian's semantics exactly (an empty Content-Length is
+//! 0 there, `chunked, gzip` passes there); ringway's stricter reading is only in step 7 and in
+//! `Verdict::framing`, so an ALB reason code never changes because of a ringway rule.
+
+use super::chars::{is, is_token, trim_ows, BAD, CLASS, OWS, TCHAR, URI, VALUE};
+use super::reason::{Reason, Tier};
+use super::similar::{similarity, Similarity, CL, TE};
+use super::target::{self, Form};
+use super::view::RequestView;
+use crate::http::{BodyFraming, FramingError, Header, Version};
+
+/// A header's own tier; Bad headers must not reach a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum HeaderTier {
+    #[default]
+    Compliant,
+    NonCompliant,
+    Bad,
+}
+
+impl HeaderTier {
+    pub fn name(self) -> &'static str {
+        match self {
+            HeaderTier::Compliant => "Compliant",
+            HeaderTier::NonCompliant => "NonCompliant",
+            HeaderTier::Bad => "Bad",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HeaderMark {
+    pub tier: HeaderTier,
+    /// Transfer-Encoding, Content-Length, or a lookalike of either (SuspiciousHeader):
+    /// the forwarder drops every such header and writes the framing itself.
+    pub framing: bool,
+    /// The name is not an RFC 9110 token (for routing.http.drop_invalid_header_fields).
+    pub invalid_name: bool,
+    /// In the TE list `Verdict::framing` was computed from (the name is Transfer-Encoding or
+    /// a lookalike that is not Bad, SPEC §4.4).
+    pub te: bool,
+    /// In the CL list, likewise.
+    pub cl: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    pub tier: Tier,
+    pub reason: Reason,
+    /// How ringway frames the forwarded body, from the TE/CL lists including lookalike names
+    /// (so ringway and any lenient target agree), per RFC 9112 §6.3: TE with chunked final
+    /// and once -> Chunked (CL ignored); TE otherwise -> Err; TE in a request not HTTP/1.1
+    /// -> Err (§6.1); CL values all valid and equal -> ContentLength(n), or None for 0;
+    /// empty, invalid or differing CL -> Err; neither -> None. An Err can never be forwarded,
+    /// whatever the mode (`Verdict::action`).
+    pub framing: Result<BodyFraming, FramingError>,
+    /// The version to put on the forwarded request line; None when the request line cannot
+    /// be forwarded at all (HTTP/0.9, BadVersion, empty or non-token method, target empty or
+    /// containing SP/CTL/DEL, MissingUri). HTTP/1.2..1.9 forward as Http11, a padded 1.0 or
+    /// 1.1 as itself.
+    pub forward_version: Option<Version>,
+}
+
+#[derive(Clone, Copy)]
+struct State {
+    tier: Tier,
+    reason: Reason,
+}
+
+impl State {
+    #[inline]
+    fn upgrade(&mut self, reason: Reason) {
+        let tier = reason.tier();
+        if tier > self.tier {
+            self.tier = tier;
+            self.reason = reason;
+        }
+    }
+}
+
+/// Classifies one request head. `marks` must be at least `req.headers.len()` long; mark `i`
+/// describes header `i`. Allocation-free.
+pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
+    let buf = req.buf;
+    let headers = req.headers;
+    let marks = &mut marks[..headers.len()];
+    let method = req.method.of(buf);
+    let uri = req.target.of(buf);
+    let raw_version = req.version.of(buf);
+    let mut st = State {
+        tier: Tier::Compliant,
+        reason: Reason::Compliant,
+    };
+
+    // 1. Raw line facts, in the order the guardian's line splitter meets them.
+    if req.lines.bare_lf {
+        st.upgrade(Reason::NonCrLfLineTermination);
+    }
+    if req.lines.missing_uri {
+        st.upgrade(Reason::MissingUri);
+    }
+    let odd_lines = req.lines.obs_fold || req.lines.missing_colon;
+    if odd_lines {
+        for i in 0..headers.len() {
+            if req.lines.obs_fold && is_fold(buf, headers, i) {
+                st.upgrade(Reason::ObsFold);
+                break;
+            }
+            if req.lines.missing_colon && is_colonless(&headers[i]) {
+                st.upgrade(Reason::MissingHeaderColon);
+                break;
+            }
+        }
+    }
+
+    // SPEC §3 step 2: an empty or all-blank version is HTTP/0.9.
+    let version: &[u8] = if trim_ows(raw_version).is_empty() {
+        b"HTTP/0.9"
+    } else {
+        raw_version
+    };
+
+    // 2. Per header.
+    let mut n_te = 0usize;
+    let mut n_cl = 0usize;
+    let mut hosts = 0usize;
+    let mut first_host = 0usize;
+    let mut space_before_colon = false;
+    for (i, (h, mark)) in headers.iter().zip(marks.iter_mut()).enumerate() {
+        let name = h.name.of(buf);
+        let value = h.value.of(buf);
+        let (te_sim, cl_sim) = name_similarity(name);
+        let essential = te_sim == Similarity::Identical || cl_sim == Similarity::Identical;
+        let name_tier = bytes_tier(name, TCHAR);
+        let mut tier = name_tier.max(value_tier(value));
+        match tier {
+            HeaderTier::Bad => st.upgrade(Reason::BadHeader),
+            HeaderTier::NonCompliant => st.upgrade(Reason::NonCompliantHeader),
+            HeaderTier::Compliant => {}
+        }
+        let (mut te, mut cl) = (false, false);
+        let trimmed = trim_ows(name);
+        if trimmed.is_empty() || trimmed[0] == b':' {
+            tier = HeaderTier::Bad;
+            st.upgrade(Reason::EmptyHeader);
+        } else if !essential && tier != HeaderTier::Bad {
+            if te_sim == Similarity::SameLetters {
+                te = true;
+            } else if cl_sim == Similarity::SameLetters {
+                cl = true;
+            }
+            if te || cl {
+                tier = HeaderTier::NonCompliant;
+                st.upgrade(Reason::SuspiciousHeader);
+            }
+        } else if te_sim == Similarity::Identical {
+            te = true;
+        } else if cl_sim == Similarity::Identical {
+            cl = true;
+        }
+        n_te += usize::from(te);
+        n_cl += usize::from(cl);
+        if name.len() == 4 && name.eq_ignore_ascii_case(b"host") {
+            if hosts == 0 {
+                first_host = i;
+            }
+            hosts += 1;
+        }
+        space_before_colon |= name.last().is_some_and(|&b| is(b, OWS));
+        *mark = HeaderMark {
+            tier,
+            framing: te_sim != Similarity::Distant || cl_sim != Similarity::Distant,
+            invalid_name: name_tier != HeaderTier::Compliant || name.is_empty(),
+            te,
+            cl,
+        };
+    }
+    if odd_lines {
+        // A folded header and what it continues, and a colon-less line, never reach a target
+        // (RFC 9112 §5.2: a fold may not be forwarded as it is).
+        for i in 0..headers.len() {
+            if req.lines.obs_fold && is_fold(buf, headers, i) {
+                marks[i].tier = HeaderTier::Bad;
+                if i > 0 && headers[i].name == headers[i - 1].name {
+                    marks[i - 1].tier = HeaderTier::Bad;
+                }
+            }
+            if req.lines.missing_colon && is_colonless(&headers[i]) {
+                marks[i].tier = HeaderTier::Bad;
+            }
+        }
+    }
+
+    // 3. TE/CL semantics (SPEC §4.5).
+    let mut codings = Codings::default();
+    if n_te > 0 || n_cl > 0 {
+        te_cl_semantics(buf, headers, marks, method, version, n_te, &mut st);
+        if n_te > 0 {
+            codings = transfer_codings(buf, headers, marks);
+        }
+    }
+
+    // 4. Method: a token, and not empty (SPEC §6: the guardian lets an empty one through).
+    if !is_token(method) {
+        st.upgrade(Reason::BadMethod);
+    }
+
+    // 5. Version.
+    check_version(version, &mut st);
+
+    // 6. Request-target bytes.
+    for &b in uri {
+        let c = CLASS[b as usize];
+        if c & URI != 0 {
+        } else if c & BAD != 0 {
+            st.upgrade(Reason::BadUri);
+            break;
+        } else if b == b' ' {
+            st.upgrade(Reason::SpaceInUri);
+        } else {
+            st.upgrade(Reason::AmbiguousUri);
+        }
+    }
+
+    // 7. ringway's own checks.
+    let forward_version = forward_version(method, uri, raw_version, req.lines.missing_uri);
+    if space_before_colon {
+        // RFC 9112 §5.1: a server MUST reject a request with whitespace between a field
+        // name and its colon; on any name, since a target that trims it reads another field.
+        st.upgrade(Reason::WhitespaceBeforeColon);
+    }
+    let content_length = if n_cl > 0 {
+        content_length(buf, headers, marks)
+    } else {
+        Ok(None)
+    };
+    if content_length == Err(EMPTY_CL) {
+        // RFC 9110 §8.6: `Content-Length = 1*DIGIT`; the guardian reads it as 0.
+        st.upgrade(Reason::EmptyContentLength);
+    }
+    if n_te > 0 && !(codings.final_chunked && codings.chunked == 1) {
+        // RFC 9112 §6.3 rule 4 and §6.1: chunked must be the final coding, applied once.
+        st.upgrade(Reason::TeChunkedNotLast);
+    }
+    let form = target::form(method, uri);
+    if form == Form::Invalid {
+        st.upgrade(Reason::InvalidTargetForm);
+    }
+    host_checks(
+        buf,
+        headers,
+        hosts,
+        first_host,
+        form,
+        forward_version,
+        &mut st,
+    );
+
+    let framing = if n_te > 0 {
+        if forward_version != Some(Version::Http11) {
+            Err(FramingError(
+                "Transfer-Encoding in a request that is not HTTP/1.1",
+            ))
+        } else if !codings.final_chunked {
+            Err(FramingError("chunked is not the final transfer coding"))
+        } else if codings.chunked > 1 {
+            Err(FramingError("chunked applied more than once"))
+        } else {
+            Ok(BodyFraming::Chunked)
+        }
+    } else {
+        match content_length {
+            Ok(None | Some(0)) => Ok(BodyFraming::None),
+            Ok(Some(n)) => Ok(BodyFraming::ContentLength(n)),
+            Err(e) => Err(e),
+        }
+    };
+
+    Verdict {
+        tier: st.tier,
+        reason: st.reason,
+        framing,
+        forward_version,
+    }
+}
+
+/// Header `i` is an obs-fold entry from `tokenize` (see `LineFacts::obs_fold`).
+#[inline]
+fn is_fold(buf: &[u8], headers: &[Header], i: usize) -> bool {
+    let name = headers[i].name;
+    (i > 0 && name == headers[i - 1].name)
+        || (name.is_empty() && buf.get(name.start as usize).is_some_and(|&b| is(b, OWS)))
+}
+
+/// Header `h` is a colon-less line from `tokenize` (see `LineFacts::missing_colon`).
+#[inline]
+fn is_colonless(h: &Header) -> bool {
+    h.value.start == h.name.end
+}
+
+#[inline]
+fn name_similarity(name: &[u8]) -> (Similarity, Similarity) {
+    let te = similarity(TE, name);
+    let cl = if te == Similarity::Distant {
+        similarity(CL, name)
+    } else {
+        Similarity::Distant
+    };
+    (te, cl)
+}
+
+/// The guardian's per-byte tier: a byte outside `ok` is NonCompliant, a bad one (NUL, CR, LF)
+/// is Bad and ends the scan.
+#[inline]
+fn bytes_tier(s: &[u8], ok: u8) -> HeaderTier {
+    let mut tier = HeaderTier::Compliant;
+    for &b in s {
+        let c = CLASS[b as usize];
+        if c & ok == 0 {
+            if c & BAD != 0 {
+                return HeaderTier::Bad;
+            }
+            tier = HeaderTier::NonCompliant;
+        }
+    }
+    tier
+}
+
+/// `bytes_tier(value, VALUE)`, eight bytes at a time while they are all 0x20..=0x7E or
+/// obs-text, which is nearly every value.
+#[inline]
+fn value_tier(value: &[u8]) -> HeaderTier {
+    let mut chunks = value.chunks_exact(8);
+    for chunk in chunks.by_ref() {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        if has_control(x) {
+            return bytes_tier(value, VALUE);
+        }
+    }
+    bytes_tier(chunks.remainder(), VALUE)
+}
+
+/// Whether some byte of `x` is below 0x20 or is 0x7F (a conservative test: it may say yes
+/// for a clean word only when a byte is 0x7F-adjacent obs-text, and the slow path decides).
+#[inline]
+fn has_control(x: u64) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // A byte < 0x20: (b - 0x20) borrows into bit 7 while bit 7 of b is clear.
+    let below = x.wrapping_sub(LO * 0x20) & !x & HI;
+    // A byte == 0x7F: b ^ 0x7F is zero.
+    let y = x ^ (LO * 0x7f);
+    let del = y.wrapping_sub(LO) & !y & HI;
+    below | del != 0
+}
+
+fn check_version(version: &[u8], st: &mut State) {
+    let trimmed = trim_ows(version);
+    if trimmed == b"HTTP/0.9" {
+        st.upgrade(Reason::NonCompliantVersion);
+        return;
+    }
+    let valid =
+        trimmed.len() == 8 && trimmed.starts_with(b"HTTP/1.") && trimmed[7].is_ascii_digit();
+    if !valid {
+        st.upgrade(Reason::BadVersion);
+    } else if trimmed.len() != version.len() || trimmed[7] > b'1' {
+        st.upgrade(Reason::NonCompliantVersion);
+    }
+}
+
+/// SPEC §4.5, as the guardian does it.
+fn te_cl_semantics(
+    buf: &[u8],
+    headers: &[Header],
+    marks: &mut [HeaderMark],
+    method: &[u8],
+    version: &[u8],
+    n_te: usize,
+    st: &mut State,
+) {
+    let raise = |marks: &mut [HeaderMark], te: bool, tier: HeaderTier| {
+        for m in marks.iter_mut().filter(|m| if te { m.te } else { m.cl }) {
+            m.tier = m.tier.max(tier);
+        }
+    };
+    // a. Older versions, compared as raw bytes.
+    if version <= &b"HTTP/1.0"[..] && n_te > 0 {
+        st.upgrade(Reason::UndefinedTransferEncodingSemantics);
+        raise(marks, true, HeaderTier::NonCompliant);
+        raise(marks, false, HeaderTier::Bad);
+        return;
+    }
+    let n_cl = marks.iter().filter(|m| m.cl).count();
+    if version < &b"HTTP/1.0"[..] && n_cl > 0 {
+        st.upgrade(Reason::UndefinedContentLengthSemantics);
+        raise(marks, false, HeaderTier::NonCompliant);
+        return;
+    }
+    // b. TE values.
+    let mut prev_chunked = false;
+    let mut all_bad = false;
+    for (h, m) in headers.iter().zip(marks.iter_mut()).filter(|(_, m)| m.te) {
+        for item in h.value.of(buf).split(|&b| b == b',') {
+            match coding_name(item) {
+                Some(c) if known_coding(c) => {
+                    let chunked = c.eq_ignore_ascii_case(b"chunked");
+                    if prev_chunked && chunked {
+                        all_bad = true;
+                        m.tier = HeaderTier::Bad;
+                        st.upgrade(Reason::MultipleTransferEncodingChunked);
+                    }
+                    prev_chunked = chunked;
+                }
+                _ => {
+                    m.tier = HeaderTier::Bad;
+                    st.upgrade(Reason::BadTransferEncoding);
+                }
+            }
+        }
+    }
+    if all_bad {
+        raise(marks, true, HeaderTier::Bad);
+    }
+    // c. CL values: the guardian reads an empty one as 0.
+    let mut cl_value: Option<u64> = None;
+    let mut all_bad = false;
+    for (h, m) in headers.iter().zip(marks.iter_mut()).filter(|(_, m)| m.cl) {
+        match digits(trim_ows(h.value.of(buf)), true) {
+            Some(v) => match cl_value {
+                Some(first) if first != v => {
+                    all_bad = true;
+                    st.upgrade(Reason::MultipleContentLength);
+                }
+                Some(_) => {
+                    m.tier = HeaderTier::Bad;
+                    st.upgrade(Reason::DuplicateContentLength);
+                }
+                None => cl_value = Some(v),
+            },
+            None => {
+                all_bad = true;
+                st.upgrade(Reason::BadContentLength);
+            }
+        }
+    }
+    if all_bad {
+        raise(marks, false, HeaderTier::Bad);
+    }
+    // d. GET and HEAD, case-sensitive.
+    let has_te = n_te > 0;
+    if method == b"GET" || method == b"HEAD" {
+        if has_te {
+            st.upgrade(Reason::UndefinedTransferEncodingSemantics);
+            raise(marks, true, HeaderTier::NonCompliant);
+        }
+        if let Some(cl) = cl_value {
+            st.upgrade(if cl == 0 {
+                Reason::GetHeadZeroContentLength
+            } else {
+                Reason::UndefinedContentLengthSemantics
+            });
+            raise(marks, false, HeaderTier::NonCompliant);
+        }
+    }
+    // e. Both.
+    if cl_value.is_some() && has_te {
+        raise(marks, false, HeaderTier::Bad);
+        st.upgrade(Reason::BothTeClPresent);
+    }
+}
+
+/// A list element's coding name: trimmed, cut at `;`, trimmed again.
+#[inline]
+fn coding_name(item: &[u8]) -> Option<&[u8]> {
+    let item = trim_ows(item);
+    let end = item.iter().position(|&b| b == b';').unwrap_or(item.len());
+    Some(trim_ows(&item[..end]))
+}
+
+#[inline]
+fn known_coding(c: &[u8]) -> bool {
+    [
+        &b"chunked"[..],
+        b"compress",
+        b"deflate",
+        b"gzip",
+        b"identity",
+    ]
+    .iter()
+    .any(|k| k.eq_ignore_ascii_case(c))
+}
+
+/// Decimal digits into a u64; `None` on any other byte or on overflow. `empty_is_zero` is the
+/// guardian's reading of an empty value.
+#[inline]
+fn digits(s: &[u8], empty_is_zero: bool) -> Option<u64> {
+    if s.is_empty() && !empty_is_zero {
+        return None;
+    }
+    s.iter().try_fold(0u64, |n, &d| {
+        if d.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
+#[derive(Default)]
+struct Codings {
+    final_chunked: bool,
+    chunked: usize,
+}
+
+/// The TE list's codings read as one list; empty elements are ignored (RFC 9110 §5.6.1).
+fn transfer_codings(buf: &[u8], headers: &[Header], marks: &[HeaderMark]) -> Codings {
+    let mut c = Codings::default();
+    for (h, _) in headers.iter().zip(marks).filter(|(_, m)| m.te) {
+        for item in h.value.of(buf).split(|&b| b == b',') {
+            let Some(name) = coding_name(item).filter(|n| !n.is_empty()) else {
+                continue;
+            };
+            let chunked = name.eq_ignore_ascii_case(b"chunked");
+            c.chunked += usize::from(chunked);
+            c.final_chunked = chunked;
+        }
+    }
+    c
+}
+
+const EMPTY_CL: FramingError = FramingError("empty Content-Length");
+
+/// RFC 9112 §6.3 rules 5-6 over the CL list: every value `1*DIGIT` and all equal.
+fn content_length(
+    buf: &[u8],
+    headers: &[Header],
+    marks: &[HeaderMark],
+) -> Result<Option<u64>, FramingError> {
+    let mut length = None;
+    let mut err = None;
+    for (h, _) in headers.iter().zip(marks).filter(|(_, m)| m.cl) {
+        let v = trim_ows(h.value.of(buf));
+        if v.is_empty() {
+            // The empty value is reported over any other CL fault: ringway has a reason for it.
+            return Err(EMPTY_CL);
+        }
+        match digits(v, false) {
+            None => err = err.or(Some(FramingError("invalid Content-Length"))),
+            Some(n) if length.is_some_and(|l| l != n) => {
+                err = err.or(Some(FramingError("differing Content-Length values")))
+            }
+            Some(n) => length = Some(n),
+        }
+    }
+    match err {
+        Some(e) => Err(e),
+        None => Ok(length),
+    }
+}
+
+fn forward_version(
+    method: &[u8],
+    uri: &[u8],
+    version: &[u8],
+    missing_uri: bool,
+) -> Option<Version> {
+    if missing_uri
+        || !is_token(method)
+        || uri.is_empty()
+        || uri.iter().any(|&b| b <= b' ' || b == 0x7f)
+    {
+        return None;
+    }
+    let v = trim_ows(version);
+    if v.len() == 8 && v.starts_with(b"HTTP/1.") && v[7].is_ascii_digit() {
+        Some(if v[7] == b'0' {
+            Version::Http10
+        } else {
+            Version::Http11
+        })
+    } else {
+        None
+    }
+}
+
+/// RFC 9112 §3.2 and §3.2.2.
+fn host_checks(
+    buf: &[u8],
+    headers: &[Header],
+    hosts: usize,
+    first_host: usize,
+    form: Form<'_>,
+    version: Option<Version>,
+    st: &mut State,
+) {
+    if hosts == 0 {
+        if version == Some(Version::Http11) {
+            st.upgrade(Reason::MissingHost);
+        }
+        return;
+    }
+    if hosts > 1 {
+        st.upgrade(Reason::MultipleHost);
+    }
+    let host = trim_ows(headers[first_host].value.of(buf));
+    // An empty Host is what a client sends for a target without an authority.
+    if !host.is_empty() && !target::host_port(host, false) {
+        st.upgrade(Reason::BadHost);
+    }
+    if let Form::Absolute(authority) = form {
+        if !authority.eq_ignore_ascii_case(host) {
+            st.upgrade(Reason::AbsoluteFormHostMismatch);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desync::tokenize;
+    use crate::http::Limits;
+
+    /// Tokenizes and classifies `head`, returning the verdict and the header marks.
+    fn run(head: &[u8]) -> (Verdict, Vec<HeaderMark>) {
+        let mut headers = Vec::new();
+        let raw = tokenize(head, &Limits::default(), &mut headers)
+            .expect("within limits")
+            .expect("complete head");
+        let mut marks = vec![HeaderMark::default(); headers.len()];
+        let v = classify(&raw.view(head, &headers), &mut marks);
+        (v, marks)
+    }
+
+    fn verdict(head: &[u8]) -> (Tier, Reason) {
+        let (v, _) = run(head);
+        (v.tier, v.reason)
+    }
+
+    #[test]
+    fn a_plain_request_is_compliant_and_forwarded_as_is() {
+        let (v, marks) = run(b"GET /a HTTP/1.1\r\nHost: a.example\r\nAccept: */*\r\n\r\n");
+        assert_eq!((v.tier, v.reason), (Tier::Compliant, Reason::Compliant));
+        assert_eq!(v.framing, Ok(BodyFraming::None));
+        assert_eq!(v.forward_version, Some(Version::Http11));
+        assert!(marks.iter().all(|m| *m == HeaderMark::default()));
+    }
+
+    #[test]
+    fn te_and_cl_together_frame_by_chunked_and_mark_cl_bad() {
+        let (v, marks) = run(
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+        );
+        assert_eq!(
+            (v.tier, v.reason),
+            (Tier::Ambiguous, Reason::BothTeClPresent)
+        );
+        assert_eq!(v.framing, Ok(BodyFraming::Chunked));
+        assert_eq!(marks[2].tier, HeaderTier::Bad);
+        assert!(marks[1].framing && marks[1].te && marks[2].cl);
+    }
+
+    #[test]
+    fn chunked_not_last_or_twice_is_severe_and_unframeable() {
+        for te in [&b"chunked, gzip"[..], b"gzip", b"chunked, gzip, chunked"] {
+            let head = [
+                &b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "[..],
+                te,
+                b"\r\n\r\n",
+            ]
+            .concat();
+            let (v, _) = run(&head);
+            assert_eq!((v.tier, v.reason), (Tier::Severe, Reason::TeChunkedNotLast));
+            assert!(v.framing.is_err());
+        }
+    }
+
+    #[test]
+    fn an_empty_content_length_is_severe() {
+        let (v, _) = run(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n");
+        assert_eq!(
+            (v.tier, v.reason),
+            (Tier::Severe, Reason::EmptyContentLength)
+        );
+        assert!(v.framing.is_err());
+    }
+
+    #[test]
+    fn a_lookalike_content_length_joins_the_list() {
+        let (v, _) = run(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent_Length: 100\r\nContent-Length: 1000\r\n\r\n",
+        );
+        assert_eq!(
+            (v.tier, v.reason),
+            (Tier::Severe, Reason::MultipleContentLength)
+        );
+        assert!(v.framing.is_err());
+    }
+
+    #[test]
+    fn versions_at_or_above_http_2_do_not_bypass_the_checks() {
+        for version in [&b"HTTP/2.0"[..], b"http/1.1", b"XTTP/1.1"] {
+            let head = [
+                &b"POST / "[..],
+                version,
+                b"\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+            ]
+            .concat();
+            let (v, _) = run(&head);
+            assert_eq!(v.tier, Tier::Severe);
+            assert_eq!(v.forward_version, None);
+        }
+        assert_eq!(
+            verdict(b"GET / HTTP/2.0\r\nHost: a\r\n\r\n"),
+            (Tier::Severe, Reason::BadVersion)
+        );
+    }
+
+    #[test]
+    fn an_empty_method_is_a_bad_method() {
+        assert_eq!(
+            verdict(b" / HTTP/1.1\r\nHost: a\r\n\r\n"),
+            (Tier::Severe, Reason::BadMethod)
+        );
+    }
+
+    #[test]
+    fn host_must_be_there_once_and_well_formed() {
+        let t = |h: &[u8]| verdict(&[&b"GET / HTTP/1.1\r\n"[..], h, b"\r\n"].concat());
+        assert_eq!(t(b""), (Tier::Severe, Reason::MissingHost));
+        assert_eq!(
+            t(b"Host: a\r\nHost: a\r\n"),
+            (Tier::Severe, Reason::MultipleHost)
+        );
+        assert_eq!(t(b"Host: a b\r\n"), (Tier::Severe, Reason::BadHost));
+        assert_eq!(t(b"Host: a:99999\r\n"), (Tier::Severe, Reason::BadHost));
+        assert_eq!(t(b"Host:\r\n"), (Tier::Compliant, Reason::Compliant));
+        assert_eq!(
+            t(b"Host: [::1]:8080\r\n"),
+            (Tier::Compliant, Reason::Compliant)
+        );
+        assert_eq!(
+            verdict(b"GET / HTTP/1.0\r\n\r\n"),
+            (Tier::Compliant, Reason::Compliant)
+        );
+    }
+
+    #[test]
+    fn absolute_form_authority_must_match_host() {
+        assert_eq!(
+            verdict(b"GET http://evil.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n"),
+            (Tier::Ambiguous, Reason::AbsoluteFormHostMismatch)
+        );
+        assert_eq!(
+            verdict(b"GET http://u@A.example/ HTTP/1.1\r\nHost: a.EXAMPLE\r\n\r\n"),
+            (Tier::Compliant, Reason::Compliant)
+        );
+    }
+
+    #[test]
+    fn target_forms_are_paired_with_their_methods() {
+        let t = |line: &[u8]| verdict(&[line, &b"\r\nHost: a:443\r\n\r\n"[..]].concat());
+        assert_eq!(
+            t(b"OPTIONS * HTTP/1.1"),
+            (Tier::Compliant, Reason::Compliant)
+        );
+        assert_eq!(
+            t(b"CONNECT a:443 HTTP/1.1"),
+            (Tier::Compliant, Reason::Compliant)
+        );
+        assert_eq!(
+            t(b"GET * HTTP/1.1"),
+            (Tier::Severe, Reason::InvalidTargetForm)
+        );
+        assert_eq!(
+            t(b"GET a:443 HTTP/1.1"),
+            (Tier::Severe, Reason::InvalidTargetForm)
+        );
+        assert_eq!(
+            t(b"CONNECT / HTTP/1.1"),
+            (Tier::Severe, Reason::InvalidTargetForm)
+        );
+    }
+
+    #[test]
+    fn a_fold_is_severe_even_under_content_type_and_both_lines_are_dropped() {
+        let (v, marks) =
+            run(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Type: a\r\n Content-Length: 5\r\n\r\n");
+        assert_eq!((v.tier, v.reason), (Tier::Severe, Reason::ObsFold));
+        assert_eq!(marks[1].tier, HeaderTier::Bad);
+        assert_eq!(marks[2].tier, HeaderTier::Bad);
+        assert_eq!(marks[0].tier, HeaderTier::Compliant);
+        assert_eq!(v.framing, Ok(BodyFraming::None));
+    }
+
+    #[test]
+    fn a_line_without_colon_is_severe_and_dropped() {
+        let (v, marks) = run(b"GET / HTTP/1.1\r\nHost: a\r\nnonsense\r\n\r\n");
+        assert_eq!(
+            (v.tier, v.reason),
+            (Tier::Severe, Reason::MissingHeaderColon)
+        );
+        assert_eq!(marks[1].tier, HeaderTier::Bad);
+    }
+
+    #[test]
+    fn whitespace_before_a_colon_is_severe_on_any_name() {
+        for h in [&b"X-Y : a"[..], b"X-Y\t: a", b"Transfer-Encoding : chunked"] {
+            let head = [&b"POST / HTTP/1.1\r\nHost: a\r\n"[..], h, b"\r\n\r\n"].concat();
+            assert_eq!(
+                verdict(&head),
+                (Tier::Severe, Reason::WhitespaceBeforeColon)
+            );
+        }
+    }
+
+    #[test]
+    fn http_1_0_with_te_is_the_guardians_ambiguous_and_cannot_be_framed() {
+        let (v, marks) =
+            run(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n");
+        assert_eq!(
+            (v.tier, v.reason),
+            (Tier::Ambiguous, Reason::UndefinedTransferEncodingSemantics)
+        );
+        assert!(v.framing.is_err());
+        assert_eq!(marks[0].tier, HeaderTier::NonCompliant);
+        assert_eq!(marks[1].tier, HeaderTier::Bad);
+    }
+
+    #[test]
+    fn a_leading_empty_line_is_skipped_not_missing_uri() {
+        assert_eq!(
+            verdict(b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+            (Tier::Compliant, Reason::Compliant)
+        );
+    }
+
+    #[test]
+    fn bare_lf_lines_are_acceptable() {
+        assert_eq!(
+            verdict(b"GET / HTTP/1.1\nHost: a\n\n"),
+            (Tier::Acceptable, Reason::NonCrLfLineTermination)
+        );
+    }
+
+    #[test]
+    fn content_length_zero_frames_as_no_body_and_get_with_zero_is_acceptable() {
+        let (v, marks) = run(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(
+            (v.tier, v.reason),
+            (Tier::Acceptable, Reason::GetHeadZeroContentLength)
+        );
+        assert_eq!(v.framing, Ok(BodyFraming::None));
+        assert_eq!(marks[1].tier, HeaderTier::NonCompliant);
+        let (v, _) = run(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 007\r\n\r\n");
+        assert_eq!(v.framing, Ok(BodyFraming::ContentLength(7)));
+    }
+
+    #[test]
+    fn the_swar_value_scan_agrees_with_the_byte_scan() {
+        let mut x = 0x12345u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let bytes = x.to_le_bytes();
+            let len = (x >> 60) as usize + 3;
+            let v: Vec<u8> = bytes.iter().cycle().take(len).copied().collect();
+            assert_eq!(value_tier(&v), bytes_tier(&v, VALUE), "{v:?}");
+        }
+        for b in 0..=255u8 {
+            let v = [b'a', b'b', b'c', b'd', b, b'e', b'f', b'g', b'h'];
+            assert_eq!(value_tier(&v), bytes_tier(&v, VALUE), "{b}");
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! HTTP desync (request smuggling) classification, pure: no I/O, no clock, no allocation per
+//! request. Depends on `http` (spans, limits, framing types) and `config::DesyncMode` only.
+//! The reference is `shared/desync/SPEC.md`: ALB's tiers and the reason codes of
+//! aws/http-desync-guardian, checked in the guardian's order, plus ringway's own checks for
+//! the RFC 9112 rules the guardian leaves out.
+//!
+//! - `reason`: `Tier` and `Reason` (the guardian's 26 names and ringway's 9), each reason's tier.
+//! - `chars`: the 256-entry byte-class table.
+//! - `similar`: the Transfer-Encoding / Content-Length lookalike matcher (SPEC §4.4).
+//! - `target`: request-target forms and the Host value grammar.
+//! - `view`: `RequestView` (what `classify` reads) and `LineFacts`.
+//! - `classify`: `classify`, `Verdict`, `HeaderMark`; the order of checks is documented there.
+//! - `tokenize`: the lenient raw-head tokenizer for heads httparse refused (SPEC §5).
+//! - `policy`: (mode, tier) -> `Action`.
+
+mod chars;
+mod classify;
+mod policy;
+mod reason;
+mod similar;
+mod target;
+mod tokenize;
+mod view;
+
+pub use classify::{classify, HeaderMark, HeaderTier, Verdict};
+pub use policy::{action, Action};
+pub use reason::{Reason, Tier};
+pub use tokenize::{tokenize, RawRequest};
+pub use view::{LineFacts, RequestView};
