@@ -86,6 +86,7 @@ fn encode_head(c: &mut Criterion) {
                 &mut out,
                 b"POST",
                 black_box(b"/api/v1/items"),
+                b"",
                 Version::Http11,
             );
             for (name, value) in &fields {

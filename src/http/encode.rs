@@ -4,13 +4,16 @@
 
 use super::types::Version;
 
-/// `method SP target SP version CRLF` (RFC 9112 §3).
-pub fn request_line(out: &mut Vec<u8>, method: &[u8], target: &[u8], version: Version) {
+/// `method SP target SP version CRLF` (RFC 9112 §3), the target written as `path` then `query`
+/// (with its `?`, or empty): an absolute-form target is sent on as origin-form, whose path may
+/// not be a slice of what the client sent.
+pub fn request_line(out: &mut Vec<u8>, method: &[u8], path: &[u8], query: &[u8], version: Version) {
     let version = version.as_bytes();
-    out.reserve(method.len() + target.len() + version.len() + 4);
+    out.reserve(method.len() + path.len() + query.len() + version.len() + 4);
     out.extend_from_slice(method);
     out.push(b' ');
-    out.extend_from_slice(target);
+    out.extend_from_slice(path);
+    out.extend_from_slice(query);
     out.push(b' ');
     out.extend_from_slice(version);
     out.extend_from_slice(b"\r\n");
@@ -145,7 +148,7 @@ mod tests {
     fn a_request_head_is_written_piece_by_piece() {
         let mut out = b"left over".to_vec();
         out.clear();
-        request_line(&mut out, b"POST", b"/upload?x=1", Version::Http11);
+        request_line(&mut out, b"POST", b"/upload", b"?x=1", Version::Http11);
         header(&mut out, b"Host", b"example.com");
         content_length(&mut out, 1234);
         end_head(&mut out);
@@ -175,7 +178,7 @@ mod tests {
     #[test]
     fn encoded_heads_parse_back_to_what_was_written() {
         let mut out = Vec::new();
-        request_line(&mut out, b"GET", b"/a", Version::Http10);
+        request_line(&mut out, b"GET", b"/a", b"", Version::Http10);
         header(&mut out, b"X-A", b"1");
         content_length(&mut out, 0);
         end_head(&mut out);

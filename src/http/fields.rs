@@ -5,11 +5,11 @@ use super::types::{ConnectionOptions, Header, Span, Version};
 
 /// The value of the first field named `name` (ASCII case-insensitive).
 pub fn header_value<'a>(buf: &'a [u8], headers: &[Header], name: &[u8]) -> Option<&'a [u8]> {
-    named(buf, headers, name).next()
+    named_values(buf, headers, name).next()
 }
 
 /// Values of every field named `name`, in order.
-pub(crate) fn named<'a, 'h>(
+pub fn named_values<'a, 'h>(
     buf: &'a [u8],
     headers: &'h [Header],
     name: &'h [u8],
@@ -69,7 +69,7 @@ pub fn connection_options(buf: &[u8], version: Version, headers: &[Header]) -> C
     let _ = version;
     let mut opts = ConnectionOptions::default();
     let mut upgrade_token = false;
-    for value in named(buf, headers, b"connection") {
+    for value in named_values(buf, headers, b"connection") {
         for token in list_elements(value) {
             if token.eq_ignore_ascii_case(b"close") {
                 opts.close = true;
@@ -83,8 +83,8 @@ pub fn connection_options(buf: &[u8], version: Version, headers: &[Header]) -> C
     // RFC 9110 §7.8: an Upgrade field without the token in Connection is not an upgrade.
     opts.upgrade = upgrade_token && header_value(buf, headers, b"upgrade").is_some();
     // RFC 9110 §10.1.1: 100-continue is the only expectation defined.
-    opts.expect_continue =
-        named(buf, headers, b"expect").any(|v| trim_ows(v).eq_ignore_ascii_case(b"100-continue"));
+    opts.expect_continue = named_values(buf, headers, b"expect")
+        .any(|v| trim_ows(v).eq_ignore_ascii_case(b"100-continue"));
     opts
 }
 

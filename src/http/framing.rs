@@ -2,7 +2,7 @@
 //! strict reading, because a request the balancer and the target frame differently is request
 //! smuggling; responses get the RFC's fallbacks.
 
-use super::fields::{list_elements, named};
+use super::fields::{list_elements, named_values as named};
 use super::types::{BodyFraming, FramingError, Method, RequestHead, ResponseHead, Version};
 
 /// The framing of a request body. Transfer-Encoding wins over Content-Length, which the

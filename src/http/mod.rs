@@ -21,7 +21,7 @@ mod parse;
 mod types;
 
 pub use chunked::{ChunkProgress, ChunkedDecoder, ChunkedError};
-pub use fields::{connection_options, header_value, is_hop_by_hop};
+pub use fields::{connection_options, header_value, is_hop_by_hop, named_values};
 pub use framing::{request_framing, response_framing};
 pub use parse::{parse_request, parse_response};
 pub use types::*;

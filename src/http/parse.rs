@@ -189,7 +189,7 @@ fn build_request(buf: &[u8], req: &httparse::Request, len: usize) -> Attempt<Req
     };
     Attempt::Complete(RequestHead {
         len,
-        method: method_of(method.as_bytes()),
+        method: Method::from_token(method.as_bytes()),
         method_span,
         target,
         version,
@@ -273,21 +273,6 @@ fn span_in(buf: &[u8], part: &[u8]) -> Option<Span> {
 }
 
 /// RFC 9110 §9.1: methods are case-sensitive, so `get` is some other method.
-fn method_of(token: &[u8]) -> Method {
-    match token {
-        b"GET" => Method::Get,
-        b"HEAD" => Method::Head,
-        b"POST" => Method::Post,
-        b"PUT" => Method::Put,
-        b"DELETE" => Method::Delete,
-        b"CONNECT" => Method::Connect,
-        b"OPTIONS" => Method::Options,
-        b"TRACE" => Method::Trace,
-        b"PATCH" => Method::Patch,
-        _ => Method::Other,
-    }
-}
-
 fn map_error(e: httparse::Error) -> ParseError {
     match e {
         httparse::Error::TooManyHeaders => ParseError::HeadersTooLarge,

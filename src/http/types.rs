@@ -62,6 +62,22 @@ pub enum Method {
 }
 
 impl Method {
+    /// Methods are case-sensitive tokens (RFC 9110 §9.1): `get` is `Other`.
+    pub fn from_token(token: &[u8]) -> Method {
+        match token {
+            b"GET" => Method::Get,
+            b"HEAD" => Method::Head,
+            b"POST" => Method::Post,
+            b"PUT" => Method::Put,
+            b"DELETE" => Method::Delete,
+            b"CONNECT" => Method::Connect,
+            b"OPTIONS" => Method::Options,
+            b"TRACE" => Method::Trace,
+            b"PATCH" => Method::Patch,
+            _ => Method::Other,
+        }
+    }
+
     /// RFC 9110 §9.2.2: a request with an idempotent method may be retried automatically.
     pub fn is_idempotent(self) -> bool {
         matches!(
