@@ -17,8 +17,12 @@ pub enum Side {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Cause {
-    /// A malformed request, or one the desync policy rejects.
+    /// A malformed request, or one that cannot be forwarded with unambiguous framing.
     BadRequest,
+    /// The desync mitigation mode blocks requests of this classification (DESIGN.md §3).
+    DesyncBlocked,
+    /// More than 30 addresses in X-Forwarded-For (ALB's 463).
+    TooManyForwardedFor,
     /// The request-target is over the line limit.
     UriTooLong,
     /// A header line, the header count or the head is over its limit.
@@ -42,8 +46,10 @@ pub enum Cause {
 }
 
 impl Cause {
-    pub const ALL: [Cause; 11] = [
+    pub const ALL: [Cause; 13] = [
         Cause::BadRequest,
+        Cause::DesyncBlocked,
+        Cause::TooManyForwardedFor,
         Cause::UriTooLong,
         Cause::HeadersTooLarge,
         Cause::VersionNotSupported,
@@ -60,7 +66,8 @@ impl Cause {
     pub fn status(self, style: ErrorStyle) -> u16 {
         let cloudflare = style == ErrorStyle::Cloudflare;
         match self {
-            Cause::BadRequest => 400,
+            Cause::BadRequest | Cause::DesyncBlocked => 400,
+            Cause::TooManyForwardedFor => 463,
             Cause::UriTooLong => 414,
             Cause::HeadersTooLarge => 431,
             Cause::VersionNotSupported => 505,
@@ -83,6 +90,8 @@ impl Cause {
     pub fn name(self) -> &'static str {
         match self {
             Cause::BadRequest => "bad-request",
+            Cause::DesyncBlocked => "desync-blocked",
+            Cause::TooManyForwardedFor => "too-many-forwarded-for",
             Cause::UriTooLong => "uri-too-long",
             Cause::HeadersTooLarge => "headers-too-large",
             Cause::VersionNotSupported => "version-not-supported",
@@ -100,6 +109,8 @@ impl Cause {
     pub fn description(self) -> &'static str {
         match self {
             Cause::BadRequest => "the request is malformed or ambiguous",
+            Cause::DesyncBlocked => "the request's framing is ambiguous or malformed",
+            Cause::TooManyForwardedFor => "X-Forwarded-For lists more than 30 addresses",
             Cause::UriTooLong => "the request-target is too long",
             Cause::HeadersTooLarge => "the request head is too large",
             Cause::VersionNotSupported => "only HTTP/1.0 and HTTP/1.1 are served here",
@@ -116,6 +127,8 @@ impl Cause {
     pub fn side(self) -> Side {
         match self {
             Cause::BadRequest
+            | Cause::DesyncBlocked
+            | Cause::TooManyForwardedFor
             | Cause::UriTooLong
             | Cause::HeadersTooLarge
             | Cause::VersionNotSupported
@@ -154,9 +167,11 @@ pub fn synthetic_response(out: &mut Vec<u8>, cause: Cause, style: ErrorStyle, cl
     debug_assert_eq!(out.len() - start, body_len);
 }
 
-/// Cloudflare's 52x codes have no registered phrase; name them as Cloudflare does.
+/// ALB's 463 and Cloudflare's 52x codes have no registered phrase; name them as their owners
+/// describe them.
 fn reason_for(status: u16) -> &'static [u8] {
     match status {
+        463 => b"Too Many Forwarded Addresses",
         520 => b"Web Server Returned an Unknown Error",
         521 => b"Web Server Is Down",
         522 => b"Connection Timed Out",
@@ -192,6 +207,8 @@ mod tests {
             (InvalidResponse, 502, 520),
             (NoTarget, 503, 503),
             (BadRequest, 400, 400),
+            (DesyncBlocked, 400, 400),
+            (TooManyForwardedFor, 463, 463),
         ];
         for (cause, standard, cloudflare) in table {
             assert_eq!(cause.status(Standard), standard, "{cause:?}");
