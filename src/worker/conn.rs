@@ -15,6 +15,10 @@ use crate::http::{
     self, connection_options, encode, BodyFraming, Header, Method, ParseError, RequestHead, Version,
 };
 
+use super::request::{
+    encode_request_head, parse_head, routing_host, vet, Forwarding, ReadHead, Vetted,
+};
+
 use super::body::BodyTracker;
 use super::io::{read_append, write_all, ReadError};
 use super::relay::{relay_response, Relayed};
@@ -78,10 +82,10 @@ async fn read_head(
     w: &Worker,
     client: &mut TcpStream,
     rbuf: &mut Vec<u8>,
-) -> Result<RequestHead, Option<Cause>> {
+) -> Result<ReadHead, Option<Cause>> {
     loop {
         if !rbuf.is_empty() {
-            match http::parse_request(rbuf, &w.limits) {
+            match parse_head(w, rbuf) {
                 Ok(Some(head)) => return Ok(head),
                 Ok(None) => {}
                 Err(e) => return Err(Some(parse_cause(e))),
@@ -134,37 +138,59 @@ async fn serve_request(
     listener: usize,
     client: &mut TcpStream,
     mut rbuf: Vec<u8>,
-    _peer: SocketAddr,
+    peer: SocketAddr,
 ) -> (Next, Vec<u8>) {
-    let head = match read_head(w, client, &mut rbuf).await {
-        Ok(head) => head,
+    let read = match read_head(w, client, &mut rbuf).await {
+        Ok(read) => read,
         Err(None) => return (Next::Close, rbuf),
         Err(Some(cause)) => return (reply_error(w, client, cause, true).await, rbuf),
     };
     bump(&w.stats.requests);
-    let framing = match http::request_framing(&rbuf, &head) {
-        Ok(f) => f,
-        // RFC 9112 §6.3 rule 4 and 5: unframeable requests get 400 and the connection closes.
-        Err(_) => return (reply_error(w, client, Cause::BadRequest, true).await, rbuf),
+    // Blocked, unframeable and unwritable requests get 400 and the connection closes
+    // (RFC 9112 §6.3 rules 4-5, DESIGN.md §3): the bytes after them cannot be trusted.
+    let Vetted {
+        head,
+        framing,
+        close_after,
+    } = match vet(w, &rbuf, read, peer) {
+        Ok(v) => v,
+        Err(cause) => return (reply_error(w, client, cause, true).await, rbuf),
     };
     if head.method == Method::Connect {
         // A reverse proxy has no authority to tunnel to; RFC 9110 §9.3.6 leaves it to us.
         return (reply_error(w, client, Cause::BadRequest, true).await, rbuf);
     }
     let opts = connection_options(&rbuf, head.version, &head.headers);
-    let client_keep_alive = match head.version {
-        Version::Http11 => !opts.close,
-        Version::Http10 => opts.keep_alive && !opts.close,
-    };
+    let client_keep_alive = !close_after
+        && match head.version {
+            Version::Http11 => !opts.close,
+            Version::Http10 => opts.keep_alive && !opts.close,
+        };
 
-    let host = http::header_value(&rbuf, &head.headers, b"host");
     let path = request_path(head.target.of(&rbuf));
-    let group = w.routers[listener].route(host, path);
+    let group = w.routers[listener].route(routing_host(&rbuf, &head), path);
 
-    let mut req = RequestPlan::new(w, &rbuf, &head, framing, opts.upgrade, opts.expect_continue);
+    let fwd = Forwarding {
+        peer,
+        listener_port: w.ports[listener],
+        upgrade: opts.upgrade,
+        close: close_after,
+    };
+    let mut req = match RequestPlan::new(w, &rbuf, &head, framing, &fwd, opts.expect_continue) {
+        Ok(req) => req,
+        Err(cause) => {
+            // The body was not read: the connection cannot carry another request.
+            return (reply_error(w, client, cause, true).await, rbuf);
+        }
+    };
     // Everything of the request that is already here moves into the upstream buffer; what is
     // left in rbuf is the next pipelined request.
-    let body_done = req.take_buffered_body(&rbuf[head.len..]);
+    let Ok(body_done) = req.take_buffered_body(&rbuf[head.len..]) else {
+        // A malformed chunked body, seen before any byte went to a target: 400, and the
+        // connection closes since where the body ends is unknown (RFC 9112 §6.3).
+        w.give_buf(std::mem::take(&mut req.out));
+        return (reply_error(w, client, Cause::BadRequest, true).await, rbuf);
+    };
     let consumed = head.len + req.body_taken;
     if body_done {
         rbuf.drain(..consumed);
@@ -178,6 +204,7 @@ async fn serve_request(
         client_version: head.version,
         client_keep_alive,
         upgrade: opts.upgrade,
+        reuse_target: !close_after,
     };
     // Boxed: an idle connection's task then holds only the head-reading state, not the much
     // larger state of an exchange (measured: 3.8 KiB per connection otherwise).
@@ -202,28 +229,29 @@ impl RequestPlan {
         buf: &[u8],
         head: &RequestHead,
         framing: BodyFraming,
-        upgrade: bool,
+        fwd: &Forwarding,
         expect_continue: bool,
-    ) -> Self {
+    ) -> Result<Self, Cause> {
         let mut out = w.take_buf();
-        encode_request_head(&mut out, buf, head, framing, upgrade);
-        RequestPlan {
+        if let Err(cause) = encode_request_head(w, &mut out, buf, head, framing, fwd) {
+            w.give_buf(out);
+            return Err(cause);
+        }
+        Ok(RequestPlan {
             out,
             body: BodyTracker::new(framing),
             body_taken: 0,
             expect_continue,
-        }
+        })
     }
 
     /// Copies the body bytes found in `avail` to `out`; true when the whole body is there.
-    /// A chunked framing error takes nothing here: it sticks in the decoder and surfaces as a
-    /// 400 when the rest of the body is streamed.
-    fn take_buffered_body(&mut self, avail: &[u8]) -> bool {
-        if let Ok(n) = self.body.feed(avail) {
-            self.out.extend_from_slice(&avail[..n]);
-            self.body_taken = n;
-        }
-        self.body.done
+    /// `Err` when the bytes already here break the chunked framing.
+    fn take_buffered_body(&mut self, avail: &[u8]) -> Result<bool, ()> {
+        let n = self.body.feed(avail)?;
+        self.out.extend_from_slice(&avail[..n]);
+        self.body_taken = n;
+        Ok(self.body.done)
     }
 
     /// True while body bytes are still expected from the client.
@@ -232,48 +260,8 @@ impl RequestPlan {
     }
 }
 
-/// Writes the head the target receives: the request line as received; hop-by-hop headers and
-/// the ones the Connection header names removed (RFC 9110 §7.6.1); framing normalised to one
-/// Content-Length or `Transfer-Encoding: chunked` (DESIGN.md §3); `Expect` answered here.
-fn encode_request_head(
-    out: &mut Vec<u8>,
-    buf: &[u8],
-    head: &RequestHead,
-    framing: BodyFraming,
-    upgrade: bool,
-) {
-    encode::request_line(
-        out,
-        head.method_span.of(buf),
-        head.target.of(buf),
-        head.version,
-    );
-    let mut had_content_length = false;
-    copy_end_to_end_headers(out, buf, &head.headers, upgrade, |name| {
-        if name.eq_ignore_ascii_case(b"content-length") {
-            had_content_length = true;
-            return true;
-        }
-        name.eq_ignore_ascii_case(b"transfer-encoding") || name.eq_ignore_ascii_case(b"expect")
-    });
-    match framing {
-        BodyFraming::ContentLength(n) => encode::content_length(out, n),
-        BodyFraming::Chunked => encode::header(out, b"Transfer-Encoding", b"chunked"),
-        BodyFraming::None if had_content_length => encode::content_length(out, 0),
-        _ => {}
-    }
-    if upgrade {
-        encode::header(out, b"Connection", b"upgrade");
-    } else if head.version == Version::Http10 {
-        encode::header(out, b"Connection", b"keep-alive");
-    }
-    encode::end_head(out);
-}
-
-/// Copies the end-to-end headers of a head to `out`: hop-by-hop headers and those the Connection
-/// header names are dropped (RFC 9110 §7.6.1), except Upgrade when the connection is being
-/// upgraded; so is every header for which `skip` says true (framing, which the caller writes
-/// itself).
+/// Copies the end-to-end headers of a head to `out` (see [`is_end_to_end`]), except those for
+/// which `skip` says true (framing, which the caller writes itself).
 pub fn copy_end_to_end_headers(
     out: &mut Vec<u8>,
     buf: &[u8],
@@ -283,22 +271,24 @@ pub fn copy_end_to_end_headers(
 ) {
     for h in headers {
         let name = h.name.of(buf);
-        if skip(name) {
-            continue;
-        }
-        let keep = if http::is_hop_by_hop(name) {
-            upgrade && name.eq_ignore_ascii_case(b"upgrade")
-        } else {
-            !named_by_connection(buf, headers, name)
-        };
-        if keep {
+        if !skip(name) && is_end_to_end(buf, headers, name, upgrade) {
             encode::header(out, name, h.value.of(buf));
         }
     }
 }
 
+/// False for hop-by-hop headers and those the Connection header names (RFC 9110 §7.6.1),
+/// except Upgrade when the connection is being upgraded.
+pub fn is_end_to_end(buf: &[u8], headers: &[Header], name: &[u8], upgrade: bool) -> bool {
+    if http::is_hop_by_hop(name) {
+        upgrade && name.eq_ignore_ascii_case(b"upgrade")
+    } else {
+        !named_by_connection(buf, headers, name)
+    }
+}
+
 /// True when a Connection header lists `name` as a connection option (RFC 9110 §7.6.1).
-pub fn named_by_connection(buf: &[u8], headers: &[Header], name: &[u8]) -> bool {
+fn named_by_connection(buf: &[u8], headers: &[Header], name: &[u8]) -> bool {
     headers.iter().any(|h| {
         h.name.of(buf).eq_ignore_ascii_case(b"connection")
             && h.value
@@ -317,6 +307,9 @@ pub struct Exchange<'a> {
     pub client_version: Version,
     pub client_keep_alive: bool,
     pub upgrade: bool,
+    /// False when the target connection must close after this exchange (Ambiguous requests in
+    /// defensive mode).
+    pub reuse_target: bool,
 }
 
 /// Sends the request to a target of its group and relays the response. Connect failures move

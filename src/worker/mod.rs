@@ -1,10 +1,12 @@
 //! The only runtime-facing code. One monoio runtime per worker thread, pinned to a core, with
 //! its own listener sockets, connections, upstream pools and counters; it wires the pure
-//! modules (`http`, `balance`, `error`) to sockets.
+//! modules (`http`, `desync`, `forward`, `balance`, `error`) to sockets.
 //!
 //! - `server`: binding listeners and starting pinned worker threads.
 //! - `runtime`: io_uring (DESIGN.md §7 setup flags) or epoll runtimes, CPU pinning.
 //! - `conn`: the client connection loop: read a head, route, forward.
+//! - `request`: vetting a head: strict parse with a lenient fallback, desync classification
+//!   and the mode's action, and the head the target receives (Host, X-Forwarded-*, framing).
 //! - `body`: where a streaming body ends, for requests and responses alike.
 //! - `relay`: one exchange on a target connection: request body, response head and body.
 //! - `upstream`: the per-target keep-alive pool and connecting.
@@ -18,6 +20,7 @@ mod io;
 mod listen;
 pub mod origin;
 mod relay;
+mod request;
 mod runtime;
 mod server;
 mod state;

@@ -158,7 +158,7 @@ pub async fn relay_response(
     } else {
         w.give_buf(ubuf);
     }
-    if clean && target_keep_alive && framing != BodyFraming::CloseDelimited {
+    if clean && ctx.reuse_target && target_keep_alive && framing != BodyFraming::CloseDelimited {
         w.groups[ctx.group]
             .pool
             .borrow_mut()

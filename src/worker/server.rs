@@ -114,6 +114,10 @@ fn run_worker(
     let result = block_on(choice, on_fallback, move |driver| async move {
         let cpu_text = cpu.map_or_else(|| "unpinned".to_string(), |c| format!("cpu {c}"));
         let mut listeners = Vec::new();
+        let ports = sockets
+            .iter()
+            .map(|s| s.local_addr().map_or(0, |a| a.port()))
+            .collect();
         for s in sockets {
             match monoio::net::TcpListener::from_std(s) {
                 Ok(l) => listeners.push(l),
@@ -125,7 +129,7 @@ fn run_worker(
         }
         eprintln!("ringway: worker {id}: {driver} on {cpu_text}");
         let _ = ready_inner.send(Ok(driver));
-        let worker = Rc::new(Worker::new(id, config));
+        let worker = Rc::new(Worker::new(id, config, ports));
         let mut accepts = Vec::new();
         for (index, listener) in listeners.into_iter().enumerate() {
             accepts.push(monoio::spawn(accept_loop(

@@ -5,9 +5,11 @@
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::balance::{RoundRobin, Router};
 use crate::config::Config;
+use crate::desync::{Action, HeaderMark, Reason, Verdict};
 use crate::error::Cause;
 use crate::http::Limits;
 
@@ -17,15 +19,30 @@ use super::upstream::Pool;
 pub const STREAM_BUF: usize = 64 * 1024;
 /// How many free streaming buffers a worker keeps; more are freed.
 const MAX_FREE_BUFS: usize = 256;
+/// Desync log lines a worker writes per second at most (the guardian's own limit); the rest
+/// are counted, and the count is written with the next line that gets through.
+const DESYNC_LOG_PER_SECOND: u32 = 100;
 
 pub struct Worker {
     pub id: usize,
     pub config: Arc<Config>,
     pub limits: Limits,
     pub routers: Vec<Router>,
+    /// The bound port of each listener, in config order (the Host and X-Forwarded-Port rules).
+    pub ports: Vec<u16>,
     pub groups: Vec<GroupState>,
     pub stats: Stats,
+    /// The classifier's verdict on each header of the request being vetted; reused.
+    pub marks: RefCell<Vec<HeaderMark>>,
     free_bufs: RefCell<Vec<Vec<u8>>>,
+    desync_log: Cell<LogWindow>,
+}
+
+#[derive(Clone, Copy)]
+struct LogWindow {
+    start: Option<Instant>,
+    written: u32,
+    suppressed: u64,
 }
 
 /// A target group as one worker sees it.
@@ -47,12 +64,29 @@ pub struct Stats {
     pub upstream_connects: Cell<u64>,
     /// Responses the balancer generated itself, by cause (indexed like `Cause::ALL`).
     pub errors_by_cause: [Cell<u64>; Cause::ALL.len()],
+    /// Non-compliant requests by classification reason (indexed like `Reason::ALL`); the tier
+    /// label of ALB's metric follows from the reason.
+    pub desync_by_reason: ReasonCounts,
+}
+
+pub struct ReasonCounts(pub [Cell<u64>; Reason::ALL.len()]);
+
+impl Default for ReasonCounts {
+    fn default() -> Self {
+        ReasonCounts(std::array::from_fn(|_| Cell::new(0)))
+    }
 }
 
 impl Stats {
     pub fn count_response(&self, status: u16) {
         let class = usize::from(status / 100).min(5);
         bump(&self.responses_by_class[class]);
+    }
+
+    pub fn count_desync(&self, reason: Reason) {
+        if let Some(i) = Reason::ALL.iter().position(|&r| r == reason) {
+            bump(&self.desync_by_reason.0[i]);
+        }
     }
 
     pub fn count_error(&self, cause: Cause) {
@@ -68,7 +102,7 @@ pub fn bump(counter: &Cell<u64>) {
 }
 
 impl Worker {
-    pub fn new(id: usize, config: Arc<Config>) -> Self {
+    pub fn new(id: usize, config: Arc<Config>, ports: Vec<u16>) -> Self {
         let routers = config.listeners.iter().map(Router::new).collect();
         let groups = config
             .target_groups
@@ -88,10 +122,58 @@ impl Worker {
             config,
             limits: Limits::default(),
             routers,
+            ports,
             groups,
             stats: Stats::default(),
+            marks: RefCell::new(Vec::new()),
             free_bufs: RefCell::new(Vec::new()),
+            desync_log: Cell::new(LogWindow {
+                start: None,
+                written: 0,
+                suppressed: 0,
+            }),
         }
+    }
+
+    /// One line on stderr for a non-compliant request, with ALB's access-log field names, at
+    /// most `DESYNC_LOG_PER_SECOND` a second. The request line is escaped and cut short: it is
+    /// the client's bytes.
+    pub fn log_desync(&self, verdict: &Verdict, action: Action, peer: SocketAddr, head: &[u8]) {
+        let now = Instant::now();
+        let mut window = self.desync_log.get();
+        if window
+            .start
+            .is_none_or(|s| now.duration_since(s) >= Duration::from_secs(1))
+        {
+            window.start = Some(now);
+            window.written = 0;
+        }
+        if window.written >= DESYNC_LOG_PER_SECOND {
+            window.suppressed += 1;
+            self.desync_log.set(window);
+            return;
+        }
+        window.written += 1;
+        let suppressed = std::mem::take(&mut window.suppressed);
+        self.desync_log.set(window);
+        let line_end = head
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(head.len())
+            .min(120);
+        let request = head[..line_end].trim_ascii_end().escape_ascii();
+        let more = if suppressed > 0 {
+            format!(" (and {suppressed} more not logged)")
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "ringway: worker {}: desync classification={} classification_reason={} action={} client={peer} request=\"{request}\"{more}",
+            self.id,
+            verdict.tier.name(),
+            verdict.reason.name(),
+            super::request::action_name(action),
+        );
     }
 
     /// An empty buffer with `STREAM_BUF` capacity, reused when one is free.

@@ -1,0 +1,213 @@
+//! Vetting a request head before any byte of it goes to a target (DESIGN.md §3 steps 2–5).
+//!
+//! httparse reads the head first; a head it refuses as malformed is read again by the desync
+//! tokenizer, which splits lines the way ALB's classifier does, so every head gets a tier and
+//! a reason. The mitigation mode decides whether it goes on. What goes on is rebuilt from its
+//! parts, never copied: the request line in origin-form, the end-to-end headers minus the
+//! classifier's Bad ones and every framing header or lookalike, then Host, X-Forwarded-* and one
+//! framing header written by ringway. So the target and ringway always agree on where the body
+//! ends, whatever the client sent.
+
+use std::net::SocketAddr;
+
+use crate::desync::{self, Action, HeaderMark, HeaderTier, RawRequest, RequestView, Tier, Verdict};
+use crate::error::Cause;
+use crate::forward::{self, ForwardedError, TargetForm};
+use crate::http::{self, encode, BodyFraming, Header, Method, ParseError, RequestHead, Version};
+
+use super::conn::is_end_to_end;
+use super::state::Worker;
+
+/// A complete head as read from the client.
+pub enum ReadHead {
+    /// httparse accepted it.
+    Strict(RequestHead),
+    /// httparse refused it; the desync tokenizer split it into these parts.
+    Lenient(RawRequest, Vec<Header>),
+}
+
+/// Looks for a whole head at the start of `buf`. `Ok(None)`: not complete yet.
+pub fn parse_head(w: &Worker, buf: &[u8]) -> Result<Option<ReadHead>, ParseError> {
+    match http::parse_request(buf, &w.limits) {
+        Ok(Some(head)) => Ok(Some(ReadHead::Strict(head))),
+        Ok(None) => Ok(None),
+        Err(ParseError::Malformed(_)) => {
+            let mut headers = Vec::new();
+            Ok(desync::tokenize(buf, &w.limits, &mut headers)?
+                .map(|raw| ReadHead::Lenient(raw, headers)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A head that may go to a target, and how.
+pub struct Vetted {
+    pub head: RequestHead,
+    pub framing: BodyFraming,
+    /// Ambiguous in defensive mode: the client and the target connection close after it.
+    pub close_after: bool,
+}
+
+/// Classifies the head, counts and logs a non-compliant one, and applies the mode's action.
+/// `Err` is the answer the client gets instead; the target never sees the request. The marks
+/// of each header stay in `w.marks` for [`encode_request_head`].
+pub fn vet(w: &Worker, buf: &[u8], read: ReadHead, peer: SocketAddr) -> Result<Vetted, Cause> {
+    let mut marks = w.marks.borrow_mut();
+    let (verdict, raw_head) = match read {
+        ReadHead::Strict(head) => {
+            let verdict = classify(
+                &RequestView::from_parsed(buf, &head),
+                head.headers.len(),
+                &mut marks,
+            );
+            (verdict, Ok(head))
+        }
+        ReadHead::Lenient(raw, headers) => {
+            let verdict = classify(&raw.view(buf, &headers), headers.len(), &mut marks);
+            (verdict, Err((raw, headers)))
+        }
+    };
+    let action = desync::action(w.config.attributes.desync_mitigation_mode, verdict.tier);
+    if verdict.tier != Tier::Compliant {
+        w.stats.count_desync(verdict.reason);
+        w.log_desync(&verdict, action, peer, buf);
+    }
+    if action == Action::Block {
+        return Err(Cause::DesyncBlocked);
+    }
+    // Monitor mode forwards everything it can; a body length that cannot be known (RFC 9112
+    // §6.3 rules 4–5) or a request line that cannot be written again leaves nothing to forward.
+    let framing = verdict.framing.map_err(|_| Cause::BadRequest)?;
+    let version = verdict.forward_version.ok_or(Cause::BadRequest)?;
+    let head = match raw_head {
+        Ok(head) => head,
+        Err((raw, headers)) => RequestHead {
+            len: raw.len,
+            method: Method::from_token(raw.method.of(buf)),
+            method_span: raw.method,
+            target: raw.target,
+            version,
+            headers,
+        },
+    };
+    Ok(Vetted {
+        head,
+        framing,
+        close_after: action == Action::ForwardThenClose,
+    })
+}
+
+fn classify(view: &RequestView<'_>, headers: usize, marks: &mut Vec<HeaderMark>) -> Verdict {
+    if marks.len() < headers {
+        marks.resize(headers, HeaderMark::default());
+    }
+    desync::classify(view, &mut marks[..headers])
+}
+
+/// What the head the target receives depends on besides the request.
+pub struct Forwarding {
+    pub peer: SocketAddr,
+    pub listener_port: u16,
+    /// The client sent `Connection: upgrade` with an Upgrade header.
+    pub upgrade: bool,
+    /// The target connection closes after this exchange.
+    pub close: bool,
+}
+
+/// Writes the head the target receives (see the module comment). `Err` for more than 30
+/// addresses in X-Forwarded-For (463), and for a control byte in Host or X-Forwarded-For (400),
+/// which the classifier has already refused unless the mode is monitor.
+pub fn encode_request_head(
+    w: &Worker,
+    out: &mut Vec<u8>,
+    buf: &[u8],
+    head: &RequestHead,
+    framing: BodyFraming,
+    fwd: &Forwarding,
+) -> Result<(), Cause> {
+    let attrs = &w.config.attributes;
+    let target = forward::split_target(head.target.of(buf));
+    encode::request_line(
+        out,
+        head.method_span.of(buf),
+        target.path,
+        target.query,
+        head.version,
+    );
+    let marks = w.marks.borrow();
+    let mut host = None;
+    let mut had_content_length = false;
+    for (h, mark) in head.headers.iter().zip(marks.iter()) {
+        let name = h.name.of(buf);
+        if mark.framing {
+            had_content_length |= name.eq_ignore_ascii_case(b"content-length");
+            continue;
+        }
+        if name.eq_ignore_ascii_case(b"host") {
+            host.get_or_insert(h.value.of(buf));
+            continue;
+        }
+        let drop = mark.tier == HeaderTier::Bad
+            || (attrs.drop_invalid_header_fields && mark.invalid_name)
+            || name.eq_ignore_ascii_case(b"expect")
+            || forward::is_forwarding_header(name);
+        if !drop && is_end_to_end(buf, &head.headers, name, fwd.upgrade) {
+            encode::header(out, name, h.value.of(buf));
+        }
+    }
+    let absolute = (target.form == TargetForm::Absolute)
+        .then_some(target.authority)
+        .flatten();
+    forward::write_host(
+        out,
+        host,
+        absolute,
+        fwd.listener_port,
+        attrs.preserve_host_header,
+    )
+    .map_err(|_| Cause::BadRequest)?;
+    let incoming_xff = http::named_values(buf, &head.headers, b"x-forwarded-for");
+    forward::write_forwarding(
+        out,
+        incoming_xff,
+        fwd.peer,
+        fwd.listener_port,
+        attrs.xff_header_processing,
+        attrs.xff_client_port,
+    )
+    .map_err(|e| match e {
+        ForwardedError::TooMany => Cause::TooManyForwardedFor,
+        ForwardedError::Invalid => Cause::BadRequest,
+    })?;
+    match framing {
+        BodyFraming::ContentLength(n) => encode::content_length(out, n),
+        BodyFraming::Chunked => encode::header(out, b"Transfer-Encoding", b"chunked"),
+        BodyFraming::None if had_content_length => encode::content_length(out, 0),
+        _ => {}
+    }
+    if fwd.upgrade {
+        encode::header(out, b"Connection", b"upgrade");
+    } else if fwd.close {
+        encode::header(out, b"Connection", b"close");
+    } else if head.version == Version::Http10 {
+        encode::header(out, b"Connection", b"keep-alive");
+    }
+    encode::end_head(out);
+    Ok(())
+}
+
+/// The host a request is routed on: the absolute-form authority wins over Host (RFC 9112
+/// §3.2.2).
+pub fn routing_host<'a>(buf: &'a [u8], head: &RequestHead) -> Option<&'a [u8]> {
+    let host = http::header_value(buf, &head.headers, b"host");
+    forward::routing_host(host, &forward::split_target(head.target.of(buf)))
+}
+
+/// Tier names for the log, with the action taken.
+pub fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Forward => "forward",
+        Action::ForwardThenClose => "forward-then-close",
+        Action::Block => "block",
+    }
+}
