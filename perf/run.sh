@@ -5,7 +5,9 @@
 #   bash perf/setup.sh && bash perf/run.sh
 #
 # Options (environment variables; defaults in brackets):
-#   PROXIES     proxies to measure, space-separated, of: ringway nginx haproxy ["ringway nginx haproxy"]
+#   PROXIES     proxies to measure, space-separated, of: ringway nginx haproxy ringway-base
+#               ["ringway nginx haproxy"]; ringway-base is a second ringway binary (RINGWAY_BASE_BIN),
+#               e.g. a build from before a change, measured in the same rounds as ringway
 #   BACKEND     backend servers on :9101 and :9102: ringway (`ringway origin`) | nginx [ringway]
 #   LAYOUTS     shared (no pinning) and/or pinned (proxy on CPU 1; wrk and backends on CPU 0);
 #               also "idle": RSS per idle keep-alive client connection (perf/idle_conns.py) ["shared pinned"]
@@ -17,6 +19,7 @@
 #   THREADS     wrk threads (-t) [1]
 #   BODY_BYTES  response body size of the backends [64]
 #   RINGWAY_BIN ringway binary [target/release/ringway, built with cargo if missing]
+#   RINGWAY_BASE_BIN  the ringway-base binary [required when PROXIES has ringway-base]
 #
 # Everything raw (wrk output, rendered configs, /proc samples, process logs) goes to
 # perf/results/<UTC timestamp>/; the summary table is printed and written to summary.txt.
@@ -30,8 +33,9 @@ PATH=$PATH:/usr/sbin:/sbin
 
 HOST=127.0.0.1
 BACKEND_PORTS=(9101 9102)
-declare -A PROXY_PORT=([ringway]=8081 [nginx]=8082 [haproxy]=8083)
+declare -A PROXY_PORT=([ringway]=8081 [nginx]=8082 [haproxy]=8083 [ringway-base]=8084)
 RINGWAY_ADMIN=$HOST:9990
+RINGWAY_BASE_ADMIN=$HOST:9991
 LOAD_CPU=0   # pinned layout: wrk and the backends
 PROXY_CPU=1  # pinned layout: the proxy under test
 
@@ -55,6 +59,7 @@ THREADS=${THREADS-1}
 BODY_BYTES=${BODY_BYTES-64}
 IDLE_CONNS=${IDLE_CONNS-10000}
 RINGWAY_BIN=${RINGWAY_BIN-}
+RINGWAY_BASE_BIN=${RINGWAY_BASE_BIN-}
 
 die() { echo "run.sh: $*" >&2; exit 2; }
 log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$RES/run.log" >&2; }
@@ -83,7 +88,12 @@ check_int() {
 }
 
 validate_options() {
-  check_words PROXIES "$PROXIES" ringway nginx haproxy
+  check_words PROXIES "$PROXIES" ringway nginx haproxy ringway-base
+  if in_list ringway-base $PROXIES; then
+    [[ -x $RINGWAY_BASE_BIN ]] ||
+      die "PROXIES has ringway-base but RINGWAY_BASE_BIN='$RINGWAY_BASE_BIN' is not an executable file"
+    RINGWAY_BASE_BIN=$(realpath "$RINGWAY_BASE_BIN")
+  fi
   check_words LAYOUTS "$LAYOUTS" shared pinned idle
   check_int IDLE_CONNS "$IDLE_CONNS" 1 100000
   in_list "$BACKEND" ringway nginx || die "BACKEND='$BACKEND'; allowed: ringway nginx"
@@ -256,6 +266,12 @@ start_proxy() {
       python3 "$PERF_DIR/lib/render.py" "$PERF_DIR/conf/ringway.toml.in" "$dir/ringway.toml" \
         ADMIN="$RINGWAY_ADMIN" HOST="$HOST" PORT="$port" BACKEND1="$b1" BACKEND2="$b2"
       launch "$name" "$cpus" "$RINGWAY_BIN" serve -c "$dir/ringway.toml" --workers 1
+      ;;
+    ringway-base)
+      port_free "${RINGWAY_BASE_ADMIN##*:}" || die "port ${RINGWAY_BASE_ADMIN##*:} (ringway-base admin) is in use"
+      python3 "$PERF_DIR/lib/render.py" "$PERF_DIR/conf/ringway.toml.in" "$dir/ringway.toml" \
+        ADMIN="$RINGWAY_BASE_ADMIN" HOST="$HOST" PORT="$port" BACKEND1="$b1" BACKEND2="$b2"
+      launch "$name" "$cpus" "$RINGWAY_BASE_BIN" serve -c "$dir/ringway.toml" --workers 1
       ;;
     nginx)
       python3 "$PERF_DIR/lib/render.py" "$PERF_DIR/conf/nginx-proxy.conf.in" "$dir/nginx.conf" \
@@ -458,6 +474,7 @@ write_env() {
     echo "IDLE_CONNS $IDLE_CONNS"
     echo "NOFILE $NOFILE"
     echo "RINGWAY_BIN ${RINGWAY_BIN:-unused}"
+    echo "RINGWAY_BASE_BIN ${RINGWAY_BASE_BIN:-unused}"
     echo "wrk $(wrk -v 2>&1 | head -1)"
     command -v nginx >/dev/null && echo "nginx $(nginx -v 2>&1)"
     command -v haproxy >/dev/null && echo "haproxy $(haproxy -v 2>&1 | head -1)"

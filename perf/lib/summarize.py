@@ -293,7 +293,8 @@ def main():
         out.append(table(headers, rows))
         # relative figures: ringway against each peer, else haproxy against nginx
         subject = "ringway" if "ringway" in order else ("haproxy" if "haproxy" in order else None)
-        for peer in [p for p in ("nginx", "haproxy") if p in order and p != subject]:
+        for peer in [p for p in ("nginx", "haproxy", "ringway-base")
+                     if p in order and p != subject]:
             if subject and ratio_med.get(subject) and ratio_med.get(peer):
                 rounds = sorted(set(per_round[subject]) & set(per_round[peer]), key=int)
                 paired = " ".join(f"{per_round[subject][k] / per_round[peer][k]:.2f}"
