@@ -41,42 +41,16 @@ impl Router {
     }
 }
 
-/// `example.com:8080` -> `example.com`; `[::1]:80` -> `[::1]`.
+/// `example.com:8080` -> `example.com`; `[::1]:80` -> `[::1]` (`http::split_port`).
 pub fn strip_port(host: &[u8]) -> &[u8] {
-    if host.first() == Some(&b'[') {
-        return match host.iter().position(|&b| b == b']') {
-            Some(end) => &host[..=end],
-            None => host,
-        };
-    }
-    match host.iter().rposition(|&b| b == b':') {
-        Some(colon) => &host[..colon],
-        None => host,
-    }
+    crate::http::split_port(host).0
 }
 
 /// The path of a request-target without its query: origin-form `/a?b` -> `/a`; absolute-form
-/// `http://h/a?b` -> `/a` (and `/` when it has no path); asterisk-form and authority-form as is.
+/// `http://h/a?b` -> `/a` (and `/` when it has no path); asterisk-form and authority-form as is
+/// (`http::split_target`).
 pub fn request_path(target: &[u8]) -> &[u8] {
-    let path = if target.first() == Some(&b'/') {
-        target
-    } else if let Some(scheme_end) = find(target, b"://") {
-        let rest = &target[scheme_end + 3..];
-        match rest.iter().position(|&b| b == b'/' || b == b'?') {
-            Some(i) if rest[i] == b'/' => &rest[i..],
-            _ => b"/",
-        }
-    } else {
-        target
-    };
-    match path.iter().position(|&b| b == b'?') {
-        Some(q) => &path[..q],
-        None => path,
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    crate::http::split_target(target).path
 }
 
 /// ALB's wildcard match: `*` matches any run of bytes (also empty), `?` exactly one byte.

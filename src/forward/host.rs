@@ -36,7 +36,7 @@ pub fn write_host(
     if !clean(value) {
         return Err(InvalidHost);
     }
-    let (name, port) = split_port(value);
+    let (name, port) = crate::http::split_port(value);
     if preserve || name.is_empty() {
         encode::header(out, b"Host", value);
         return Ok(());
@@ -55,27 +55,6 @@ pub fn write_host(
         out.extend_from_slice(b"\r\n");
     }
     Ok(())
-}
-
-/// Splits `host[:port]` into the host and the port after the colon (`Some(b"")` for a bare
-/// trailing colon). An IPv6 literal keeps its brackets: `[::1]:8080` is `([::1], 8080)`. An
-/// unbracketed value with several colons is not a valid Host; it is taken as a host without a
-/// port rather than cut at an arbitrary colon.
-pub fn split_port(value: &[u8]) -> (&[u8], Option<&[u8]>) {
-    if value.first() == Some(&b'[') {
-        return match value.iter().position(|&b| b == b']') {
-            Some(end) => match &value[end + 1..] {
-                [b':', port @ ..] => (&value[..=end], Some(port)),
-                _ => (value, None),
-            },
-            None => (value, None),
-        };
-    }
-    let mut colons = value.iter().enumerate().filter(|(_, &b)| b == b':');
-    match (colons.next(), colons.next()) {
-        (Some((i, _)), None) => (&value[..i], Some(&value[i + 1..])),
-        _ => (value, None),
-    }
 }
 
 #[cfg(test)]
@@ -111,7 +90,7 @@ mod tests {
     }
 
     fn target_host(request_target: &str, host: &str, port: u16, preserve: bool) -> String {
-        let t = crate::forward::split_target(request_target.as_bytes());
+        let t = crate::http::split_target(request_target.as_bytes());
         let mut out = Vec::new();
         write_host(&mut out, Some(host.as_bytes()), t.authority, port, preserve).unwrap();
         let line = String::from_utf8(out).unwrap();
@@ -315,16 +294,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn split_port_handles_each_shape() {
-        assert_eq!(split_port(b"h:80"), (&b"h"[..], Some(&b"80"[..])));
-        assert_eq!(split_port(b"h"), (&b"h"[..], None));
-        assert_eq!(split_port(b"[::1]:80"), (&b"[::1]"[..], Some(&b"80"[..])));
-        assert_eq!(split_port(b"[::1]"), (&b"[::1]"[..], None));
-        assert_eq!(split_port(b"::1"), (&b"::1"[..], None));
-        assert_eq!(split_port(b""), (&b""[..], None));
-    }
-
     proptest::proptest! {
         #[test]
         fn write_host_never_panics_and_writes_one_clean_line(
@@ -349,7 +318,7 @@ mod tests {
             port in proptest::num::u16::ANY,
             preserve in proptest::bool::ANY,
         ) {
-            let t = crate::forward::split_target(target.as_bytes());
+            let t = crate::http::split_target(target.as_bytes());
             let mut out = Vec::new();
             write_host(&mut out, host.as_deref().map(str::as_bytes), t.authority, port, preserve).unwrap();
             if host.is_some() || t.authority.is_some() {

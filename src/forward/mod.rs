@@ -2,8 +2,7 @@
 //! X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Port, following ALB's attributes
 //! (DESIGN.md §3.4 and §3.5).
 //!
-//! - `target`: the request-target's form, its authority and the origin-form to forward
-//!   (RFC 9112 §3.2); the host to route on.
+//! - `routing_host` (here): the host to route on, from `http::split_target`.
 //! - `host`: the Host line, per `routing.http.preserve_host_header.enabled`.
 //! - `xff`: the X-Forwarded-* lines, per `routing.http.xff_header_processing.mode` and
 //!   `routing.http.xff_client_port.enabled`; ALB's 463 limit of 30 addresses.
@@ -14,12 +13,21 @@
 //! `is_forwarding_header` is true and calls `write_host` and `write_forwarding` instead.
 
 mod host;
-mod target;
 mod xff;
 
-pub use host::{split_port, write_host, InvalidHost};
-pub use target::{routing_host, split_target, Target, TargetForm};
+pub use host::{write_host, InvalidHost};
 pub use xff::{is_forwarding_header, write_forwarding, ForwardedError, MAX_FORWARDED};
+
+use crate::http::{Target, TargetForm};
+
+/// The host to route on: an absolute-form authority wins over the Host field (RFC 9112
+/// §3.2.2: the Host field is ignored when the target is absolute-form).
+pub fn routing_host<'a>(host: Option<&'a [u8]>, target: &Target<'a>) -> Option<&'a [u8]> {
+    match target.form {
+        TargetForm::Absolute => target.authority,
+        _ => host,
+    }
+}
 
 /// A field value free of control characters (RFC 9110 §5.5 allows HTAB and nothing else below
 /// SP, and no DEL): what may be written between `: ` and CRLF.
@@ -75,6 +83,21 @@ pub(crate) mod tests {
             "{:?}",
             String::from_utf8_lossy(out)
         );
+    }
+
+    #[test]
+    fn the_absolute_form_authority_wins_over_host_for_routing() {
+        let abs = crate::http::split_target(b"http://dns_name/index.html");
+        assert_eq!(
+            super::routing_host(Some(b"example.com"), &abs),
+            Some(&b"dns_name"[..])
+        );
+        let origin = crate::http::split_target(b"/index.html");
+        assert_eq!(
+            super::routing_host(Some(b"example.com"), &origin),
+            Some(&b"example.com"[..])
+        );
+        assert_eq!(super::routing_host(None, &origin), None);
     }
 
     #[test]

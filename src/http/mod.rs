@@ -10,6 +10,8 @@
 //! - `fields`: `header_value`, comma lists, `connection_options`, `is_hop_by_hop`.
 //! - `framing`: `request_framing` and `response_framing` (RFC 9112 §6.3; strict for requests).
 //! - `chunked`: `ChunkedDecoder`, a validating scanner that finds where a chunked body ends.
+//! - `target`: the request-target's form, authority and origin-form (RFC 9112 §3.2), and
+//!   `split_port` for Host values.
 //! - `encode`: appends request and status lines, fields and `Content-Length` to a `Vec<u8>`.
 
 mod chunked;
@@ -18,10 +20,12 @@ mod fields;
 mod framing;
 mod lines;
 mod parse;
+mod target;
 mod types;
 
 pub use chunked::{ChunkProgress, ChunkedDecoder, ChunkedError};
 pub use fields::{connection_options, header_value, is_hop_by_hop, named_values};
 pub use framing::{request_framing, response_framing};
 pub use parse::{parse_request, parse_response};
+pub use target::{split_port, split_target, Target, TargetForm};
 pub use types::*;

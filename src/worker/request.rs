@@ -12,8 +12,10 @@ use std::net::SocketAddr;
 
 use crate::desync::{self, Action, HeaderMark, HeaderTier, RawRequest, RequestView, Tier, Verdict};
 use crate::error::Cause;
-use crate::forward::{self, ForwardedError, TargetForm};
-use crate::http::{self, encode, BodyFraming, Header, Method, ParseError, RequestHead, Version};
+use crate::forward::{self, ForwardedError};
+use crate::http::{
+    self, encode, BodyFraming, Header, Method, ParseError, RequestHead, TargetForm, Version,
+};
 
 use super::conn::is_end_to_end;
 use super::state::Worker;
@@ -126,7 +128,7 @@ pub fn encode_request_head(
     fwd: &Forwarding,
 ) -> Result<(), Cause> {
     let attrs = &w.config.attributes;
-    let target = forward::split_target(head.target.of(buf));
+    let target = http::split_target(head.target.of(buf));
     encode::request_line(
         out,
         head.method_span.of(buf),
@@ -200,7 +202,7 @@ pub fn encode_request_head(
 /// §3.2.2).
 pub fn routing_host<'a>(buf: &'a [u8], head: &RequestHead) -> Option<&'a [u8]> {
     let host = http::header_value(buf, &head.headers, b"host");
-    forward::routing_host(host, &forward::split_target(head.target.of(buf)))
+    forward::routing_host(host, &http::split_target(head.target.of(buf)))
 }
 
 /// Tier names for the log, with the action taken.

@@ -1,5 +1,7 @@
 //! The request-target (RFC 9112 §3.2): which of the four forms it has, the authority it names,
-//! and the origin-form a gateway sends on to the target.
+//! and the origin-form a gateway sends on to the target; and `host[:port]` split in two. One
+//! reading of both, shared by routing, the classifier and the forwarder, so that they never
+//! disagree about which host a request names.
 
 /// The four request-target forms of RFC 9112 §3.2, and what fits none of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,15 +72,6 @@ pub fn split_target(target: &[u8]) -> Target<'_> {
     }
 }
 
-/// The host to route on: an absolute-form authority wins over the Host field (RFC 9112
-/// §3.2.2: the Host field is ignored when the target is absolute-form).
-pub fn routing_host<'a>(host: Option<&'a [u8]>, target: &Target<'a>) -> Option<&'a [u8]> {
-    match target.form {
-        TargetForm::Absolute => target.authority,
-        _ => host,
-    }
-}
-
 /// `rest` is what follows `scheme://`.
 fn absolute(rest: &[u8]) -> Option<Target<'_>> {
     // RFC 3986 §3.2: the authority ends at the first `/`, `?` or `#`.
@@ -91,7 +84,7 @@ fn absolute(rest: &[u8]) -> Option<Target<'_>> {
         Some(at) => (&authority[at + 1..], true),
         None => (authority, false),
     };
-    if super::host::split_port(authority).0.is_empty() {
+    if split_port(authority).0.is_empty() {
         return None;
     }
     let after = match after.iter().position(|&b| b == b'#') {
@@ -106,6 +99,27 @@ fn absolute(rest: &[u8]) -> Option<Target<'_>> {
         path: if path.is_empty() { b"/" } else { path },
         query,
     })
+}
+
+/// Splits `host[:port]` into the host and the port after the colon (`Some(b"")` for a bare
+/// trailing colon). An IPv6 literal keeps its brackets: `[::1]:8080` is `([::1], 8080)`. An
+/// unbracketed value with several colons is not a valid Host; it is taken as a host without a
+/// port rather than cut at an arbitrary colon.
+pub fn split_port(value: &[u8]) -> (&[u8], Option<&[u8]>) {
+    if value.first() == Some(&b'[') {
+        return match value.iter().position(|&b| b == b']') {
+            Some(end) => match &value[end + 1..] {
+                [b':', port @ ..] => (&value[..=end], Some(port)),
+                _ => (value, None),
+            },
+            None => (value, None),
+        };
+    }
+    let mut colons = value.iter().enumerate().filter(|(_, &b)| b == b':');
+    match (colons.next(), colons.next()) {
+        (Some((i, _)), None) => (&value[..i], Some(&value[i + 1..])),
+        _ => (value, None),
+    }
 }
 
 fn split_query(s: &[u8]) -> (&[u8], &[u8]) {
@@ -127,7 +141,7 @@ fn scheme_len(s: &[u8]) -> Option<usize> {
 
 /// `uri-host ":" port` (RFC 9112 §3.2.3), loosely: a non-empty host, a colon, digits.
 fn is_authority_form(s: &[u8]) -> bool {
-    let (host, port) = super::host::split_port(s);
+    let (host, port) = split_port(s);
     !host.is_empty()
         && port.is_some_and(|p| !p.is_empty() && p.iter().all(u8::is_ascii_digit))
         && !host.iter().any(|&b| matches!(b, b'/' | b'?' | b'#' | b'@'))
@@ -220,17 +234,12 @@ mod tests {
     }
 
     #[test]
-    fn the_absolute_form_authority_wins_over_host_for_routing() {
-        let abs = split_target(b"http://dns_name/index.html");
-        assert_eq!(
-            routing_host(Some(b"example.com"), &abs),
-            Some(&b"dns_name"[..])
-        );
-        let origin = split_target(b"/index.html");
-        assert_eq!(
-            routing_host(Some(b"example.com"), &origin),
-            Some(&b"example.com"[..])
-        );
-        assert_eq!(routing_host(None, &origin), None);
+    fn split_port_handles_each_shape() {
+        assert_eq!(split_port(b"h:80"), (&b"h"[..], Some(&b"80"[..])));
+        assert_eq!(split_port(b"h"), (&b"h"[..], None));
+        assert_eq!(split_port(b"[::1]:80"), (&b"[::1]"[..], Some(&b"80"[..])));
+        assert_eq!(split_port(b"[::1]"), (&b"[::1]"[..], None));
+        assert_eq!(split_port(b"::1"), (&b"::1"[..], None));
+        assert_eq!(split_port(b""), (&b""[..], None));
     }
 }
