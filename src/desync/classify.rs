@@ -22,7 +22,7 @@
 //! 0 there, `chunked, gzip` passes there); ringway's stricter reading is only in step 7 and in
 //! `Verdict::framing`, so an ALB reason code never changes because of a ringway rule.
 
-use super::chars::{is, is_token, trim_ows, BAD, CLASS, OWS, TCHAR, URI, VALUE};
+use super::chars::{all, is, is_token, trim_ows, BAD, CLASS, OWS, TCHAR, URI, VALUE};
 use super::reason::{Reason, Tier};
 use super::similar::{similarity, Similarity, CL, TE};
 use super::target::{self, Form};
@@ -151,7 +151,11 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
         let value = h.value.of(buf);
         let (te_sim, cl_sim) = name_similarity(name);
         let essential = te_sim == Similarity::Identical || cl_sim == Similarity::Identical;
-        let name_tier = bytes_tier(name, TCHAR);
+        let name_tier = if all(name, TCHAR) {
+            HeaderTier::Compliant
+        } else {
+            bytes_tier(name, TCHAR)
+        };
         let mut tier = name_tier.max(value_tier(value));
         match tier {
             HeaderTier::Bad => st.upgrade(Reason::BadHeader),
@@ -229,7 +233,8 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     check_version(version, &mut st);
 
     // 6. Request-target bytes.
-    for &b in uri {
+    let uri_clean = all(uri, URI);
+    for &b in if uri_clean { &[][..] } else { uri } {
         let c = CLASS[b as usize];
         if c & URI != 0 {
         } else if c & BAD != 0 {
@@ -243,7 +248,8 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     }
 
     // 7. ringway's own checks.
-    let forward_version = forward_version(method, uri, raw_version, req.lines.missing_uri);
+    let forward_version =
+        forward_version(method, uri, uri_clean, raw_version, req.lines.missing_uri);
     if space_before_colon {
         // RFC 9112 §5.1: a server MUST reject a request with whitespace between a field
         // name and its colon; on any name, since a target that trims it reads another field.
@@ -579,17 +585,15 @@ fn content_length(
     }
 }
 
+/// `uri_clean`: every target byte is in the URI class, that is none is SP, a control or DEL.
 fn forward_version(
     method: &[u8],
     uri: &[u8],
+    uri_clean: bool,
     version: &[u8],
     missing_uri: bool,
 ) -> Option<Version> {
-    if missing_uri
-        || !is_token(method)
-        || uri.is_empty()
-        || uri.iter().any(|&b| b <= b' ' || b == 0x7f)
-    {
+    if missing_uri || !is_token(method) || uri.is_empty() || !uri_clean {
         return None;
     }
     let v = trim_ows(version);
