@@ -163,8 +163,14 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
             HeaderTier::Compliant => {}
         }
         let (mut te, mut cl) = (false, false);
-        let trimmed = trim_ows(name);
-        if trimmed.is_empty() || trimmed[0] == b':' {
+        // A name of tchars only is neither empty after trimming nor starts with ':' nor ends
+        // in whitespace: the checks below need the bytes only for other names.
+        let plain = name_tier == HeaderTier::Compliant && !name.is_empty();
+        if !plain {
+            space_before_colon |= name.last().is_some_and(|&b| is(b, OWS));
+        }
+        let empty = !plain && trim_ows(name).first().is_none_or(|&b| b == b':');
+        if empty {
             tier = HeaderTier::Bad;
             st.upgrade(Reason::EmptyHeader);
         } else if !essential && tier != HeaderTier::Bad {
@@ -190,7 +196,6 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
             }
             hosts += 1;
         }
-        space_before_colon |= name.last().is_some_and(|&b| is(b, OWS));
         *mark = HeaderMark {
             tier,
             framing: te_sim != Similarity::Distant || cl_sim != Similarity::Distant,
@@ -352,24 +357,26 @@ fn bytes_tier(s: &[u8], ok: u8) -> HeaderTier {
     tier
 }
 
-/// `bytes_tier(value, VALUE)`, eight bytes at a time while they are all 0x20..=0x7E or
-/// obs-text, which is nearly every value.
+/// `bytes_tier(value, VALUE)`, eight bytes at a time, without a branch per word, while they
+/// are all 0x20..=0x7E or obs-text, which is nearly every value; the byte scan decides
+/// otherwise.
 #[inline]
 fn value_tier(value: &[u8]) -> HeaderTier {
     let mut chunks = value.chunks_exact(8);
+    let mut controls = 0u64;
     for chunk in chunks.by_ref() {
-        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        if has_control(x) {
-            return bytes_tier(value, VALUE);
-        }
+        controls |= control_bits(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
     }
-    bytes_tier(chunks.remainder(), VALUE)
+    let rest = chunks.remainder();
+    if controls != 0 || !all(rest, VALUE) {
+        return bytes_tier(value, VALUE);
+    }
+    HeaderTier::Compliant
 }
 
-/// Whether some byte of `x` is below 0x20 or is 0x7F (a conservative test: it may say yes
-/// for a clean word only when a byte is 0x7F-adjacent obs-text, and the slow path decides).
+/// Non-zero when some byte of `x` is below 0x20 or is 0x7F (exact as to whether there is one).
 #[inline]
-fn has_control(x: u64) -> bool {
+fn control_bits(x: u64) -> u64 {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     // A byte < 0x20: (b - 0x20) borrows into bit 7 while bit 7 of b is clear.
@@ -377,7 +384,7 @@ fn has_control(x: u64) -> bool {
     // A byte == 0x7F: b ^ 0x7F is zero.
     let y = x ^ (LO * 0x7f);
     let del = y.wrapping_sub(LO) & !y & HI;
-    below | del != 0
+    below | del
 }
 
 fn check_version(version: &[u8], st: &mut State) {
