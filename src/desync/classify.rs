@@ -223,10 +223,7 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     // 3. TE/CL semantics (SPEC §4.5).
     let mut codings = Codings::default();
     if n_te > 0 || n_cl > 0 {
-        te_cl_semantics(buf, headers, marks, method, version, n_te, &mut st);
-        if n_te > 0 {
-            codings = transfer_codings(buf, headers, marks);
-        }
+        codings = te_cl_semantics(buf, headers, marks, method, version, n_te, &mut st);
     }
 
     // 4. Method: a token, and not empty (SPEC §6: the guardian lets an empty one through).
@@ -402,7 +399,7 @@ fn check_version(version: &[u8], st: &mut State) {
     }
 }
 
-/// SPEC §4.5, as the guardian does it.
+/// SPEC §4.5, as the guardian does it. Returns the TE list's codings for ringway's framing.
 fn te_cl_semantics(
     buf: &[u8],
     headers: &[Header],
@@ -411,7 +408,7 @@ fn te_cl_semantics(
     version: &[u8],
     n_te: usize,
     st: &mut State,
-) {
+) -> Codings {
     let raise = |marks: &mut [HeaderMark], te: bool, tier: HeaderTier| {
         for m in marks.iter_mut().filter(|m| if te { m.te } else { m.cl }) {
             m.tier = m.tier.max(tier);
@@ -422,22 +419,29 @@ fn te_cl_semantics(
         st.upgrade(Reason::UndefinedTransferEncodingSemantics);
         raise(marks, true, HeaderTier::NonCompliant);
         raise(marks, false, HeaderTier::Bad);
-        return;
+        return transfer_codings(buf, headers, marks);
     }
     let n_cl = marks.iter().filter(|m| m.cl).count();
     if version < &b"HTTP/1.0"[..] && n_cl > 0 {
         st.upgrade(Reason::UndefinedContentLengthSemantics);
         raise(marks, false, HeaderTier::NonCompliant);
-        return;
+        return Codings::default();
     }
     // b. TE values.
     let mut prev_chunked = false;
     let mut all_bad = false;
+    let mut codings = Codings::default();
     for (h, m) in headers.iter().zip(marks.iter_mut()).filter(|(_, m)| m.te) {
         for item in h.value.of(buf).split(|&b| b == b',') {
-            match coding_name(item) {
-                Some(c) if known_coding(c) => {
-                    let chunked = c.eq_ignore_ascii_case(b"chunked");
+            let name = coding_name(item);
+            let chunked = name.eq_ignore_ascii_case(b"chunked");
+            if !name.is_empty() {
+                // ringway's framing reads the same list, empty elements ignored.
+                codings.chunked += usize::from(chunked);
+                codings.final_chunked = chunked;
+            }
+            match name {
+                c if known_coding(c) => {
                     if prev_chunked && chunked {
                         all_bad = true;
                         m.tier = HeaderTier::Bad;
@@ -501,27 +505,26 @@ fn te_cl_semantics(
         raise(marks, false, HeaderTier::Bad);
         st.upgrade(Reason::BothTeClPresent);
     }
+    codings
 }
 
 /// A list element's coding name: trimmed, cut at `;`, trimmed again.
 #[inline]
-fn coding_name(item: &[u8]) -> Option<&[u8]> {
+fn coding_name(item: &[u8]) -> &[u8] {
     let item = trim_ows(item);
     let end = item.iter().position(|&b| b == b';').unwrap_or(item.len());
-    Some(trim_ows(&item[..end]))
+    trim_ows(&item[..end])
 }
 
 #[inline]
 fn known_coding(c: &[u8]) -> bool {
-    [
-        &b"chunked"[..],
-        b"compress",
-        b"deflate",
-        b"gzip",
-        b"identity",
-    ]
-    .iter()
-    .any(|k| k.eq_ignore_ascii_case(c))
+    let is = |k: &[u8]| c.eq_ignore_ascii_case(k);
+    match c.len() {
+        4 => is(b"gzip"),
+        7 => is(b"chunked") || is(b"deflate"),
+        8 => is(b"compress") || is(b"identity"),
+        _ => false,
+    }
 }
 
 /// Decimal digits into a u64; `None` on any other byte or on overflow. `empty_is_zero` is the
@@ -551,9 +554,10 @@ fn transfer_codings(buf: &[u8], headers: &[Header], marks: &[HeaderMark]) -> Cod
     let mut c = Codings::default();
     for (h, _) in headers.iter().zip(marks).filter(|(_, m)| m.te) {
         for item in h.value.of(buf).split(|&b| b == b',') {
-            let Some(name) = coding_name(item).filter(|n| !n.is_empty()) else {
+            let name = coding_name(item);
+            if name.is_empty() {
                 continue;
-            };
+            }
             let chunked = name.eq_ignore_ascii_case(b"chunked");
             c.chunked += usize::from(chunked);
             c.final_chunked = chunked;
