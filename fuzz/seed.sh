@@ -9,7 +9,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 shared="${RINGWAY_SHARED:-$repo/../shared}"
 corpus="$here/corpus"
-mkdir -p "$corpus"/{request_head,response_head,chunked,config,route}
+mkdir -p "$corpus"/{request_head,response_head,chunked,config,route,desync}
 
 python3 - "$repo" "$shared" "$corpus" <<'PY'
 import hashlib, json, os, sys
@@ -35,7 +35,9 @@ if os.path.exists(jsonl):
     with open(jsonl) as f:
         for line in f:
             if line.strip():
-                head_seed("request_head", bytes.fromhex(json.loads(line)["raw_hex"]))
+                raw = bytes.fromhex(json.loads(line)["raw_hex"])
+                head_seed("request_head", raw)
+                head_seed("desync", raw)
                 n += 1
 else:
     print(f"seed.sh: {jsonl} not found; request_head gets hand-written seeds only",
@@ -53,6 +55,16 @@ requests = [
 ]
 for r in requests:
     head_seed("request_head", r)
+    head_seed("desync", r)
+desync_requests = [
+    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Type: a\r\n Content-Length: 5\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\nContent-Length: 5\r\n\r\n",
+    b"GET http://evil/ HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET HTTP/1.1\r\nnocolon\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: a\r\nTran\xc5\xbffer-Encoding: chunked, gzip\r\n\r\n",
+]
+for r in desync_requests:
+    head_seed("desync", r)
 
 responses = [
     b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
@@ -124,6 +136,6 @@ for ic in (0, 1):
 
 print(f"seed.sh: {n} requests from {jsonl}; seeds in {corpus}")
 PY
-for t in request_head response_head chunked config route; do
+for t in request_head response_head chunked config route desync; do
     echo "  $t: $(ls "$corpus/$t" | wc -l) files"
 done

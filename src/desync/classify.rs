@@ -22,10 +22,11 @@
 //! 0 there, `chunked, gzip` passes there); ringway's stricter reading is only in step 7 and in
 //! `Verdict::framing`, so an ALB reason code never changes because of a ringway rule.
 
-use super::chars::{is, is_token, trim_ows, BAD, CLASS, OWS, TCHAR, URI, VALUE};
+use super::chars::{all, is, is_token, trim_ows, BAD, CLASS, OWS, TCHAR, URI, VALUE};
 use super::reason::{Reason, Tier};
 use super::similar::{similarity, Similarity, CL, TE};
 use super::target::{self, Form};
+use super::te_cl::{content_length, te_cl_semantics, Codings, EMPTY_CL};
 use super::view::RequestView;
 use crate::http::{BodyFraming, FramingError, Header, Version};
 
@@ -82,14 +83,14 @@ pub struct Verdict {
 }
 
 #[derive(Clone, Copy)]
-struct State {
+pub(super) struct State {
     tier: Tier,
     reason: Reason,
 }
 
 impl State {
     #[inline]
-    fn upgrade(&mut self, reason: Reason) {
+    pub(super) fn upgrade(&mut self, reason: Reason) {
         let tier = reason.tier();
         if tier > self.tier {
             self.tier = tier;
@@ -151,7 +152,11 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
         let value = h.value.of(buf);
         let (te_sim, cl_sim) = name_similarity(name);
         let essential = te_sim == Similarity::Identical || cl_sim == Similarity::Identical;
-        let name_tier = bytes_tier(name, TCHAR);
+        let name_tier = if all(name, TCHAR) {
+            HeaderTier::Compliant
+        } else {
+            bytes_tier(name, TCHAR)
+        };
         let mut tier = name_tier.max(value_tier(value));
         match tier {
             HeaderTier::Bad => st.upgrade(Reason::BadHeader),
@@ -159,8 +164,14 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
             HeaderTier::Compliant => {}
         }
         let (mut te, mut cl) = (false, false);
-        let trimmed = trim_ows(name);
-        if trimmed.is_empty() || trimmed[0] == b':' {
+        // A name of tchars only is neither empty after trimming nor starts with ':' nor ends
+        // in whitespace: the checks below need the bytes only for other names.
+        let plain = name_tier == HeaderTier::Compliant && !name.is_empty();
+        if !plain {
+            space_before_colon |= name.last().is_some_and(|&b| is(b, OWS));
+        }
+        let empty = !plain && trim_ows(name).first().is_none_or(|&b| b == b':');
+        if empty {
             tier = HeaderTier::Bad;
             st.upgrade(Reason::EmptyHeader);
         } else if !essential && tier != HeaderTier::Bad {
@@ -186,7 +197,6 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
             }
             hosts += 1;
         }
-        space_before_colon |= name.last().is_some_and(|&b| is(b, OWS));
         *mark = HeaderMark {
             tier,
             framing: te_sim != Similarity::Distant || cl_sim != Similarity::Distant,
@@ -214,10 +224,7 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     // 3. TE/CL semantics (SPEC §4.5).
     let mut codings = Codings::default();
     if n_te > 0 || n_cl > 0 {
-        te_cl_semantics(buf, headers, marks, method, version, n_te, &mut st);
-        if n_te > 0 {
-            codings = transfer_codings(buf, headers, marks);
-        }
+        codings = te_cl_semantics(buf, headers, marks, method, version, n_te, &mut st);
     }
 
     // 4. Method: a token, and not empty (SPEC §6: the guardian lets an empty one through).
@@ -229,7 +236,8 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     check_version(version, &mut st);
 
     // 6. Request-target bytes.
-    for &b in uri {
+    let uri_clean = all(uri, URI);
+    for &b in if uri_clean { &[][..] } else { uri } {
         let c = CLASS[b as usize];
         if c & URI != 0 {
         } else if c & BAD != 0 {
@@ -243,7 +251,8 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     }
 
     // 7. ringway's own checks.
-    let forward_version = forward_version(method, uri, raw_version, req.lines.missing_uri);
+    let forward_version =
+        forward_version(method, uri, uri_clean, raw_version, req.lines.missing_uri);
     if space_before_colon {
         // RFC 9112 §5.1: a server MUST reject a request with whitespace between a field
         // name and its colon; on any name, since a target that trims it reads another field.
@@ -346,24 +355,26 @@ fn bytes_tier(s: &[u8], ok: u8) -> HeaderTier {
     tier
 }
 
-/// `bytes_tier(value, VALUE)`, eight bytes at a time while they are all 0x20..=0x7E or
-/// obs-text, which is nearly every value.
+/// `bytes_tier(value, VALUE)`, eight bytes at a time, without a branch per word, while they
+/// are all 0x20..=0x7E or obs-text, which is nearly every value; the byte scan decides
+/// otherwise.
 #[inline]
 fn value_tier(value: &[u8]) -> HeaderTier {
     let mut chunks = value.chunks_exact(8);
+    let mut controls = 0u64;
     for chunk in chunks.by_ref() {
-        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        if has_control(x) {
-            return bytes_tier(value, VALUE);
-        }
+        controls |= control_bits(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
     }
-    bytes_tier(chunks.remainder(), VALUE)
+    let rest = chunks.remainder();
+    if controls != 0 || !all(rest, VALUE) {
+        return bytes_tier(value, VALUE);
+    }
+    HeaderTier::Compliant
 }
 
-/// Whether some byte of `x` is below 0x20 or is 0x7F (a conservative test: it may say yes
-/// for a clean word only when a byte is 0x7F-adjacent obs-text, and the slow path decides).
+/// Non-zero when some byte of `x` is below 0x20 or is 0x7F (exact as to whether there is one).
 #[inline]
-fn has_control(x: u64) -> bool {
+fn control_bits(x: u64) -> u64 {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     // A byte < 0x20: (b - 0x20) borrows into bit 7 while bit 7 of b is clear.
@@ -371,7 +382,7 @@ fn has_control(x: u64) -> bool {
     // A byte == 0x7F: b ^ 0x7F is zero.
     let y = x ^ (LO * 0x7f);
     let del = y.wrapping_sub(LO) & !y & HI;
-    below | del != 0
+    below | del
 }
 
 fn check_version(version: &[u8], st: &mut State) {
@@ -389,207 +400,15 @@ fn check_version(version: &[u8], st: &mut State) {
     }
 }
 
-/// SPEC §4.5, as the guardian does it.
-fn te_cl_semantics(
-    buf: &[u8],
-    headers: &[Header],
-    marks: &mut [HeaderMark],
-    method: &[u8],
-    version: &[u8],
-    n_te: usize,
-    st: &mut State,
-) {
-    let raise = |marks: &mut [HeaderMark], te: bool, tier: HeaderTier| {
-        for m in marks.iter_mut().filter(|m| if te { m.te } else { m.cl }) {
-            m.tier = m.tier.max(tier);
-        }
-    };
-    // a. Older versions, compared as raw bytes.
-    if version <= &b"HTTP/1.0"[..] && n_te > 0 {
-        st.upgrade(Reason::UndefinedTransferEncodingSemantics);
-        raise(marks, true, HeaderTier::NonCompliant);
-        raise(marks, false, HeaderTier::Bad);
-        return;
-    }
-    let n_cl = marks.iter().filter(|m| m.cl).count();
-    if version < &b"HTTP/1.0"[..] && n_cl > 0 {
-        st.upgrade(Reason::UndefinedContentLengthSemantics);
-        raise(marks, false, HeaderTier::NonCompliant);
-        return;
-    }
-    // b. TE values.
-    let mut prev_chunked = false;
-    let mut all_bad = false;
-    for (h, m) in headers.iter().zip(marks.iter_mut()).filter(|(_, m)| m.te) {
-        for item in h.value.of(buf).split(|&b| b == b',') {
-            match coding_name(item) {
-                Some(c) if known_coding(c) => {
-                    let chunked = c.eq_ignore_ascii_case(b"chunked");
-                    if prev_chunked && chunked {
-                        all_bad = true;
-                        m.tier = HeaderTier::Bad;
-                        st.upgrade(Reason::MultipleTransferEncodingChunked);
-                    }
-                    prev_chunked = chunked;
-                }
-                _ => {
-                    m.tier = HeaderTier::Bad;
-                    st.upgrade(Reason::BadTransferEncoding);
-                }
-            }
-        }
-    }
-    if all_bad {
-        raise(marks, true, HeaderTier::Bad);
-    }
-    // c. CL values: the guardian reads an empty one as 0.
-    let mut cl_value: Option<u64> = None;
-    let mut all_bad = false;
-    for (h, m) in headers.iter().zip(marks.iter_mut()).filter(|(_, m)| m.cl) {
-        match digits(trim_ows(h.value.of(buf)), true) {
-            Some(v) => match cl_value {
-                Some(first) if first != v => {
-                    all_bad = true;
-                    st.upgrade(Reason::MultipleContentLength);
-                }
-                Some(_) => {
-                    m.tier = HeaderTier::Bad;
-                    st.upgrade(Reason::DuplicateContentLength);
-                }
-                None => cl_value = Some(v),
-            },
-            None => {
-                all_bad = true;
-                st.upgrade(Reason::BadContentLength);
-            }
-        }
-    }
-    if all_bad {
-        raise(marks, false, HeaderTier::Bad);
-    }
-    // d. GET and HEAD, case-sensitive.
-    let has_te = n_te > 0;
-    if method == b"GET" || method == b"HEAD" {
-        if has_te {
-            st.upgrade(Reason::UndefinedTransferEncodingSemantics);
-            raise(marks, true, HeaderTier::NonCompliant);
-        }
-        if let Some(cl) = cl_value {
-            st.upgrade(if cl == 0 {
-                Reason::GetHeadZeroContentLength
-            } else {
-                Reason::UndefinedContentLengthSemantics
-            });
-            raise(marks, false, HeaderTier::NonCompliant);
-        }
-    }
-    // e. Both.
-    if cl_value.is_some() && has_te {
-        raise(marks, false, HeaderTier::Bad);
-        st.upgrade(Reason::BothTeClPresent);
-    }
-}
-
-/// A list element's coding name: trimmed, cut at `;`, trimmed again.
-#[inline]
-fn coding_name(item: &[u8]) -> Option<&[u8]> {
-    let item = trim_ows(item);
-    let end = item.iter().position(|&b| b == b';').unwrap_or(item.len());
-    Some(trim_ows(&item[..end]))
-}
-
-#[inline]
-fn known_coding(c: &[u8]) -> bool {
-    [
-        &b"chunked"[..],
-        b"compress",
-        b"deflate",
-        b"gzip",
-        b"identity",
-    ]
-    .iter()
-    .any(|k| k.eq_ignore_ascii_case(c))
-}
-
-/// Decimal digits into a u64; `None` on any other byte or on overflow. `empty_is_zero` is the
-/// guardian's reading of an empty value.
-#[inline]
-fn digits(s: &[u8], empty_is_zero: bool) -> Option<u64> {
-    if s.is_empty() && !empty_is_zero {
-        return None;
-    }
-    s.iter().try_fold(0u64, |n, &d| {
-        if d.is_ascii_digit() {
-            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-        } else {
-            None
-        }
-    })
-}
-
-#[derive(Default)]
-struct Codings {
-    final_chunked: bool,
-    chunked: usize,
-}
-
-/// The TE list's codings read as one list; empty elements are ignored (RFC 9110 §5.6.1).
-fn transfer_codings(buf: &[u8], headers: &[Header], marks: &[HeaderMark]) -> Codings {
-    let mut c = Codings::default();
-    for (h, _) in headers.iter().zip(marks).filter(|(_, m)| m.te) {
-        for item in h.value.of(buf).split(|&b| b == b',') {
-            let Some(name) = coding_name(item).filter(|n| !n.is_empty()) else {
-                continue;
-            };
-            let chunked = name.eq_ignore_ascii_case(b"chunked");
-            c.chunked += usize::from(chunked);
-            c.final_chunked = chunked;
-        }
-    }
-    c
-}
-
-const EMPTY_CL: FramingError = FramingError("empty Content-Length");
-
-/// RFC 9112 §6.3 rules 5-6 over the CL list: every value `1*DIGIT` and all equal.
-fn content_length(
-    buf: &[u8],
-    headers: &[Header],
-    marks: &[HeaderMark],
-) -> Result<Option<u64>, FramingError> {
-    let mut length = None;
-    let mut err = None;
-    for (h, _) in headers.iter().zip(marks).filter(|(_, m)| m.cl) {
-        let v = trim_ows(h.value.of(buf));
-        if v.is_empty() {
-            // The empty value is reported over any other CL fault: ringway has a reason for it.
-            return Err(EMPTY_CL);
-        }
-        match digits(v, false) {
-            None => err = err.or(Some(FramingError("invalid Content-Length"))),
-            Some(n) if length.is_some_and(|l| l != n) => {
-                err = err.or(Some(FramingError("differing Content-Length values")))
-            }
-            Some(n) => length = Some(n),
-        }
-    }
-    match err {
-        Some(e) => Err(e),
-        None => Ok(length),
-    }
-}
-
+/// `uri_clean`: every target byte is in the URI class, that is none is SP, a control or DEL.
 fn forward_version(
     method: &[u8],
     uri: &[u8],
+    uri_clean: bool,
     version: &[u8],
     missing_uri: bool,
 ) -> Option<Version> {
-    if missing_uri
-        || !is_token(method)
-        || uri.is_empty()
-        || uri.iter().any(|&b| b <= b' ' || b == 0x7f)
-    {
+    if missing_uri || !is_token(method) || uri.is_empty() || !uri_clean {
         return None;
     }
     let v = trim_ows(version);

@@ -10,6 +10,7 @@
 //! - `target`: request-target forms and the Host value grammar.
 //! - `view`: `RequestView` (what `classify` reads) and `LineFacts`.
 //! - `classify`: `classify`, `Verdict`, `HeaderMark`; the order of checks is documented there.
+//! - `te_cl`: the guardian's TE/CL semantics (SPEC §4.5) and the lists ringway frames from.
 //! - `tokenize`: the lenient raw-head tokenizer for heads httparse refused (SPEC §5).
 //! - `policy`: (mode, tier) -> `Action`.
 
@@ -19,6 +20,7 @@ mod policy;
 mod reason;
 mod similar;
 mod target;
+mod te_cl;
 mod tokenize;
 mod view;
 

@@ -19,6 +19,10 @@ pub(super) fn similarity(target: &[u8], name: &[u8]) -> Similarity {
     if name.len() < target.len() {
         return Similarity::Distant;
     }
+    // The walk below gives Identical exactly for this, and this is the common case.
+    if name.len() == target.len() && name.eq_ignore_ascii_case(target) {
+        return Similarity::Identical;
+    }
     let mut at = next_alphanumeric(name, 0);
     // The first letter of TE and CL (t, c) has no homoglyph, so a different first
     // alphanumeric decides at once; this is the prefilter, not a change of result.

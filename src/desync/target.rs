@@ -1,7 +1,7 @@
 //! The request-target's form and the Host value (RFC 9112 §3.2, RFC 3986 §3.2.2-3.2.3), the
 //! checks the guardian leaves out (SPEC §6).
 
-use super::chars::{is, REG_NAME};
+use super::chars::{all, is, REG_NAME};
 
 /// The form of a request-target (RFC 9112 §3.2), with the authority when it has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +77,7 @@ fn absolute_authority(target: &[u8]) -> Option<&[u8]> {
 /// `uri-host [":" port]` (RFC 3986 §3.2.2-3.2.3): a non-empty reg-name (IPv4 is a reg-name
 /// by syntax), or `[IPv6]` / `[vFuture]`; a port of digits up to 65535. With `need_port`
 /// the port must be there and non-empty (authority-form).
+#[inline]
 pub(super) fn host_port(v: &[u8], need_port: bool) -> bool {
     let (host_ok, rest) = if v.first() == Some(&b'[') {
         match v.iter().position(|&b| b == b']') {
@@ -106,7 +107,11 @@ pub(super) fn host_port(v: &[u8], need_port: bool) -> bool {
 }
 
 /// `*( unreserved / pct-encoded / sub-delims )`.
+#[inline]
 fn reg_name(s: &[u8]) -> bool {
+    if all(s, REG_NAME) && !s.contains(&b'%') {
+        return true;
+    }
     let mut i = 0;
     while i < s.len() {
         let b = s[i];
