@@ -511,3 +511,51 @@ fn raw_mode_agrees_with_the_guardian_but_for_named_classes() {
     eprintln!("raw: {incomplete} heads not complete for tokenize (not compared)");
     tally.report("raw");
 }
+
+/// The worker reads a head with httparse and falls back to `tokenize` only when httparse
+/// refuses it; both readings must give the classifier the same request, or the verdict would
+/// depend on which parser happened to read it. On every corpus head and mutation httparse
+/// accepts, `from_parsed` and `tokenize` give the same verdict, marks and head length.
+#[test]
+fn both_readers_give_the_same_verdict_on_heads_httparse_accepts() {
+    let cases = load();
+    let mut rng = Rng(0x0b0e_5eed_2026);
+    let mut headers = Vec::new();
+    let limits = Limits::default();
+    let mut compared = 0;
+    for k in 0..cases.len() + MUTATIONS {
+        let mut raw = cases[k % cases.len()].raw.clone();
+        if k >= cases.len() {
+            let end = raw.len() - 4;
+            for _ in 0..1 + rng.below(3) {
+                let at = rng.below(end);
+                let ins = rng.pick(BYTES);
+                if rng.below(2) == 0 {
+                    raw.splice(at..at, ins.iter().copied());
+                } else {
+                    raw[at] = ins[0];
+                }
+            }
+        }
+        let Ok(Some(head)) = ringway::http::parse_request(&raw, &limits) else {
+            continue;
+        };
+        let Ok(Some(r)) = tokenize(&raw, &limits, &mut headers) else {
+            panic!("httparse reads a head tokenize does not: {}", show(&raw));
+        };
+        compared += 1;
+        let mut parsed_marks = vec![HeaderMark::default(); head.headers.len()];
+        let parsed = ringway::desync::classify(
+            &ringway::desync::RequestView::from_parsed(&raw, &head),
+            &mut parsed_marks,
+        );
+        let mut raw_marks = vec![HeaderMark::default(); headers.len()];
+        let lenient = ringway::desync::classify(&r.view(&raw, &headers), &mut raw_marks);
+        let what = show(&raw);
+        assert_eq!(r.len, head.len, "head length: {what}");
+        assert_eq!(parsed, lenient, "verdict: {what}");
+        assert_eq!(parsed_marks, raw_marks, "marks: {what}");
+    }
+    eprintln!("both readers: {compared} heads httparse accepts compared");
+    assert!(compared > 5_000, "only {compared} heads compared");
+}
