@@ -17,4 +17,5 @@ pub mod config;
 pub mod doctor;
 pub mod error;
 pub mod http;
+pub mod timer;
 pub mod worker;
