@@ -9,6 +9,8 @@
 //! - a slot's first tick follows from the current tick and the slot's number alone, and stays
 //!   the same while the current tick moves towards it.
 
+use std::num::NonZeroU16;
+
 /// log2 of the slots per level.
 const SLOT_BITS: u32 = 6;
 /// Slots per level.
@@ -19,31 +21,40 @@ const SLOT_MASK: u64 = SLOTS as u64 - 1;
 /// log2 of the ticks the six levels span: deadlines in a later span of this size overflow.
 const SPAN_BITS: u32 = SLOT_BITS * LEVELS as u32;
 
-/// One of the intrusive lists: a slot of a level, the overflow list, or the overdue list.
+/// One of the lists: a slot of a level, the overflow list, or the overdue list. Stored plus
+/// one, so the zero niche lets the slab keep an entry in 32 bytes instead of 40 (with a `u64`
+/// payload), which keeps more of 1,000,000 entries in cache.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) struct ListId(u16);
+pub(super) struct ListId(NonZeroU16);
 
 /// How many lists there are, for the array of list heads.
 pub(super) const LISTS: usize = LEVELS * SLOTS + 2;
 
 impl ListId {
     /// Deadlines beyond the span of the six levels; re-filed when the wheel reaches their span.
-    pub(super) const OVERFLOW: ListId = ListId((LEVELS * SLOTS) as u16);
+    pub(super) const OVERFLOW: ListId = ListId::new(LEVELS * SLOTS);
     /// Deadlines at or before the current tick: they fire at the next advance.
-    pub(super) const OVERDUE: ListId = ListId((LEVELS * SLOTS + 1) as u16);
+    pub(super) const OVERDUE: ListId = ListId::new(LEVELS * SLOTS + 1);
 
-    fn slot(level: usize, slot: usize) -> ListId {
-        ListId((level * SLOTS + slot) as u16)
+    const fn new(index: usize) -> ListId {
+        match NonZeroU16::new(index as u16 + 1) {
+            Some(id) => ListId(id),
+            None => panic!("list index out of range"),
+        }
     }
 
-    /// The index into the array of list heads.
+    fn slot(level: usize, slot: usize) -> ListId {
+        ListId::new(level * SLOTS + slot)
+    }
+
+    /// The index into the array of lists.
     pub(super) fn index(self) -> usize {
-        self.0 as usize
+        self.0.get() as usize - 1
     }
 
     /// `(level, slot)` for a slot list; `None` for the overflow and overdue lists.
     pub(super) fn level_slot(self) -> Option<(usize, usize)> {
-        let i = self.0 as usize;
+        let i = self.index();
         (i < LEVELS * SLOTS).then_some((i / SLOTS, i % SLOTS))
     }
 }

@@ -1,11 +1,12 @@
-//! The wheel: entries in a slab, threaded on intrusive doubly-linked lists (slab indices, not
-//! pointers), one list per slot of each level plus an overflow and an overdue list.
+//! The wheel: entries in a slab, and per slot of each level (plus an overflow and an overdue
+//! list) a vector of slab indices. Each entry knows its list and position, so removal is a
+//! `swap_remove`. Vectors rather than intrusive linked lists: a cascade then reads a run of
+//! independent indices and the CPU fetches many cold entries at once, where a linked list
+//! would wait for each entry's miss to learn the next (measured: 606 ns per fired timer with
+//! linked lists at 1,000,000 live timers).
 
 use super::slots::{self, ListId, LEVELS, LISTS};
 use slab::Slab;
-
-/// Marks the end of a list.
-const NIL: u32 = u32::MAX;
 
 /// A handle to one armed timer. It names a slab slot and the generation of the entry that was
 /// put there, so a key whose timer has fired or been cancelled is rejected even after the slot
@@ -24,8 +25,8 @@ struct Entry<T> {
     deadline: u64,
     /// Insertion order: breaks ties between equal deadlines, and gives the key's generation.
     seq: u64,
-    prev: u32,
-    next: u32,
+    /// Where the entry sits in `lists[list]`.
+    pos: u32,
     list: ListId,
     value: T,
 }
@@ -33,7 +34,8 @@ struct Entry<T> {
 /// A hierarchical timing wheel over integer ticks; see the module documentation.
 pub struct Wheel<T> {
     entries: Slab<Entry<T>>,
-    heads: [u32; LISTS],
+    /// Slab indices per list; vectors keep their capacity, so steady state does not allocate.
+    lists: Box<[Vec<u32>]>,
     /// Bit `s` of `occupied[l]` is set when slot `s` of level `l` holds entries.
     occupied: [u64; LEVELS],
     /// The tick of the last advance: every slot that starts at or before it has been processed.
@@ -42,8 +44,13 @@ pub struct Wheel<T> {
     next_seq: u64,
     /// At most the earliest deadline in the overflow list; `u64::MAX` when the list is empty.
     overflow_min: u64,
+    /// At most the tick the earliest slot (or the overflow list) comes due, so an advance
+    /// with nothing due costs a comparison.
+    next_due: u64,
     /// Scratch for ordering one batch of expirations: `(deadline, seq, index)`.
     due: Vec<(u64, u64, u32)>,
+    /// Scratch for one list being processed: `(deadline, index)`.
+    gathered: Vec<(u64, u32)>,
 }
 
 impl<T> Wheel<T> {
@@ -57,12 +64,14 @@ impl<T> Wheel<T> {
     pub fn with_capacity(now: u64, capacity: usize) -> Self {
         Wheel {
             entries: Slab::with_capacity(capacity),
-            heads: [NIL; LISTS],
+            lists: (0..LISTS).map(|_| Vec::new()).collect(),
             occupied: [0; LEVELS],
             now,
             next_seq: 0,
             overflow_min: u64::MAX,
+            next_due: u64::MAX,
             due: Vec::new(),
+            gathered: Vec::new(),
         }
     }
 
@@ -88,21 +97,15 @@ impl<T> Wheel<T> {
     pub fn insert(&mut self, deadline: u64, value: T) -> TimerKey {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let list = slots::list_for(self.now, deadline);
-        let head = self.heads[list.index()];
         let index = self.entries.insert(Entry {
             deadline,
             seq,
-            prev: NIL,
-            next: head,
-            list,
+            pos: 0,
+            list: ListId::OVERDUE,
             value,
         });
-        let index = u32::try_from(index)
-            .ok()
-            .filter(|&i| i != NIL)
-            .expect("a wheel holds fewer than u32::MAX timers");
-        self.push_front_linked(index, list, head, deadline);
+        let index = u32::try_from(index).expect("a wheel holds at most u32::MAX timers");
+        self.link(index);
         TimerKey {
             index,
             generation: seq as u32,
@@ -141,7 +144,7 @@ impl<T> Wheel<T> {
     /// comes due at its first tick, a lazily re-armed timer at its old slot); it is never late.
     /// At or before [`now`](Self::now) when a timer is overdue; `None` when the wheel is empty.
     pub fn next_deadline(&self) -> Option<u64> {
-        if self.heads[ListId::OVERDUE.index()] != NIL {
+        if !self.lists[ListId::OVERDUE.index()].is_empty() {
             return Some(self.now);
         }
         self.next_expiration().map(|(_, start)| start)
@@ -155,13 +158,20 @@ impl<T> Wheel<T> {
     pub fn advance(&mut self, now: u64, fired: &mut Vec<(TimerKey, T)>) {
         let now = now.max(self.now);
         // Overdue first: their deadlines are at or before the last advance, before every slot.
-        self.process(ListId::OVERDUE, fired);
-        while let Some((list, start)) = self.next_expiration() {
-            if start > now {
-                break;
+        if !self.lists[ListId::OVERDUE.index()].is_empty() {
+            self.process(ListId::OVERDUE, fired);
+        }
+        while self.next_due <= now {
+            match self.next_expiration() {
+                Some((list, start)) if start <= now => {
+                    self.now = start;
+                    self.process(list, fired);
+                }
+                next => {
+                    self.next_due = next.map_or(u64::MAX, |(_, start)| start);
+                    break;
+                }
             }
-            self.now = start;
-            self.process(list, fired);
         }
         self.now = now;
     }
@@ -181,7 +191,7 @@ impl<T> Wheel<T> {
     /// The earliest slot list or the overflow list, with the tick it comes due at.
     fn next_expiration(&self) -> Option<(ListId, u64)> {
         slots::next_occupied(self.now, &self.occupied).or_else(|| {
-            (self.heads[ListId::OVERFLOW.index()] != NIL)
+            (!self.lists[ListId::OVERFLOW.index()].is_empty())
                 .then(|| (ListId::OVERFLOW, self.overflow_start()))
         })
     }
@@ -205,29 +215,40 @@ impl<T> Wheel<T> {
     /// Takes `list` whole, at `self.now`: entries due by now fire in `(deadline, seq)` order,
     /// the others (lazily re-armed, or cascading down from a coarser slot) are filed again.
     fn process(&mut self, list: ListId, fired: &mut Vec<(TimerKey, T)>) {
-        let mut cursor = self.heads[list.index()];
-        if cursor == NIL {
-            return;
-        }
-        self.heads[list.index()] = NIL;
+        let mut batch = std::mem::take(&mut self.lists[list.index()]);
         match list.level_slot() {
             Some((level, slot)) => self.occupied[level] &= !(1 << slot),
             None if list == ListId::OVERFLOW => self.overflow_min = u64::MAX,
             None => {}
         }
+        // Two passes: a tight loop that only reads each entry's deadline lets the CPU have many
+        // cold entries in flight at once (1,000,000 live timers do not fit in cache); the second
+        // pass then finds them cached (measured: about 220 -> 170 ns per fired timer).
+        let mut gathered = std::mem::take(&mut self.gathered);
+        gathered.clear();
+        gathered.extend(
+            batch
+                .iter()
+                .map(|&index| (self.entries[index as usize].deadline, index)),
+        );
         self.due.clear();
-        while cursor != NIL {
-            let entry = &self.entries[cursor as usize];
-            let next = entry.next;
-            if entry.deadline <= self.now {
-                self.due.push((entry.deadline, entry.seq, cursor));
+        for &(deadline, index) in &gathered {
+            if deadline <= self.now {
+                let seq = self.entries[index as usize].seq;
+                self.due.push((deadline, seq, index));
             } else {
-                self.link(cursor);
+                self.link(index);
             }
-            cursor = next;
         }
-        // Lists are pushed at the front, so a batch usually arrives in reverse insertion order.
-        self.due.reverse();
+        self.gathered = gathered;
+        // Keep the capacity. Only the overflow list can have been refilled meanwhile: a slot's
+        // entries always move to a finer slot.
+        debug_assert!(list == ListId::OVERFLOW || self.lists[list.index()].is_empty());
+        batch.clear();
+        if self.lists[list.index()].is_empty() {
+            self.lists[list.index()] = batch;
+        }
+        // A batch mostly arrives in insertion order already.
         if !self.due.is_sorted() {
             self.due.sort_unstable();
         }
@@ -241,48 +262,41 @@ impl<T> Wheel<T> {
         }
     }
 
-    /// Files entry `index` by its deadline, at the front of its list.
+    /// Files entry `index` by its deadline, at the end of its list.
     fn link(&mut self, index: u32) {
-        let deadline = self.entries[index as usize].deadline;
-        let list = slots::list_for(self.now, deadline);
-        let head = self.heads[list.index()];
         let entry = &mut self.entries[index as usize];
+        let deadline = entry.deadline;
+        let list = slots::list_for(self.now, deadline);
+        let members = &mut self.lists[list.index()];
         entry.list = list;
-        entry.prev = NIL;
-        entry.next = head;
-        self.push_front_linked(index, list, head, deadline);
-    }
-
-    /// Makes `index` (whose `next` already points at `head`) the head of `list`.
-    fn push_front_linked(&mut self, index: u32, list: ListId, head: u32, deadline: u64) {
-        if head != NIL {
-            self.entries[head as usize].prev = index;
-        }
-        self.heads[list.index()] = index;
+        entry.pos = members.len() as u32;
+        members.push(index);
         match list.level_slot() {
-            Some((level, slot)) => self.occupied[level] |= 1 << slot,
-            None if list == ListId::OVERFLOW => self.overflow_min = self.overflow_min.min(deadline),
+            Some((level, slot)) => {
+                self.occupied[level] |= 1 << slot;
+                self.next_due = self.next_due.min(slots::slot_start(self.now, level, slot));
+            }
+            None if list == ListId::OVERFLOW => {
+                self.overflow_min = self.overflow_min.min(deadline);
+                self.next_due = self.next_due.min(self.overflow_start());
+            }
             None => {}
         }
     }
 
     fn unlink(&mut self, index: u32) {
         let entry = &self.entries[index as usize];
-        let (prev, next, list) = (entry.prev, entry.next, entry.list);
-        if prev == NIL {
-            self.heads[list.index()] = next;
-            if next == NIL {
-                match list.level_slot() {
-                    Some((level, slot)) => self.occupied[level] &= !(1 << slot),
-                    None if list == ListId::OVERFLOW => self.overflow_min = u64::MAX,
-                    None => {}
-                }
+        let (list, pos) = (entry.list, entry.pos);
+        let members = &mut self.lists[list.index()];
+        members.swap_remove(pos as usize);
+        if let Some(&moved) = members.get(pos as usize) {
+            self.entries[moved as usize].pos = pos;
+        } else if members.is_empty() {
+            match list.level_slot() {
+                Some((level, slot)) => self.occupied[level] &= !(1 << slot),
+                None if list == ListId::OVERFLOW => self.overflow_min = u64::MAX,
+                None => {}
             }
-        } else {
-            self.entries[prev as usize].next = next;
-        }
-        if next != NIL {
-            self.entries[next as usize].prev = prev;
         }
     }
 }
@@ -295,6 +309,17 @@ mod tests {
         let mut fired = Vec::new();
         wheel.advance(now, &mut fired);
         fired.into_iter().map(|(_, v)| v).collect()
+    }
+
+    #[test]
+    fn an_entry_with_a_word_payload_takes_32_bytes_in_the_slab() {
+        // The shape of slab's private entry type.
+        #[allow(dead_code)]
+        enum SlabEntry<T> {
+            Vacant(usize),
+            Occupied(T),
+        }
+        assert_eq!(std::mem::size_of::<SlabEntry<Entry<u64>>>(), 32);
     }
 
     #[test]
