@@ -2,7 +2,7 @@
 //! 1,000,000 live timers with deadlines spread over 1 ms..4000 s of 1 ms ticks:
 //! - `insert_cancel`: arm a timer and disarm it (a request that finishes before its timeout);
 //! - `reset_later`: move a live timer's deadline later (the idle timer on every read), every
-//!   timer once in a random order;
+//!   timer once in a random order; also with 10,000 live timers, whose entries fit in cache;
 //! - `advance`: step the clock 1 ms at a time and collect what fires, re-arming each fired
 //!   timer outside the timing so the wheel stays at 1,000,000; the figure is per fired timer.
 
@@ -41,17 +41,17 @@ impl Rng {
     }
 }
 
-fn wheel_with_live_timers(rng: &mut Rng) -> (Wheel<u64>, Vec<TimerKey>) {
-    let mut wheel = Wheel::with_capacity(0, LIVE + 1);
-    let keys = (0..LIVE as u64)
+fn wheel_with_live_timers(rng: &mut Rng, live: usize) -> (Wheel<u64>, Vec<TimerKey>) {
+    let mut wheel = Wheel::with_capacity(0, live + 1);
+    let keys = (0..live as u64)
         .map(|id| wheel.insert(rng.deadline(0), id))
         .collect();
     (wheel, keys)
 }
 
 /// The baseline holding the same timers; `deadlines[id]` is what it needs to find one again.
-fn btree_with_live_timers(rng: &mut Rng) -> (BTreeMap<(u64, u64), u64>, Vec<u64>) {
-    let deadlines: Vec<u64> = (0..LIVE).map(|_| rng.deadline(0)).collect();
+fn btree_with_live_timers(rng: &mut Rng, live: usize) -> (BTreeMap<(u64, u64), u64>, Vec<u64>) {
+    let deadlines: Vec<u64> = (0..live).map(|_| rng.deadline(0)).collect();
     let map = deadlines
         .iter()
         .enumerate()
@@ -61,10 +61,10 @@ fn btree_with_live_timers(rng: &mut Rng) -> (BTreeMap<(u64, u64), u64>, Vec<u64>
 }
 
 /// Every timer id once, in a random order: which timer the next read re-arms.
-fn shuffled_ids() -> Vec<usize> {
+fn shuffled_ids(live: usize) -> Vec<usize> {
     let mut rng = Rng(3);
-    let mut ids: Vec<usize> = (0..LIVE).collect();
-    for i in (1..LIVE).rev() {
+    let mut ids: Vec<usize> = (0..live).collect();
+    for i in (1..live).rev() {
         ids.swap(i, rng.below(i as u64 + 1) as usize);
     }
     ids
@@ -74,7 +74,7 @@ fn insert_cancel(c: &mut Criterion) {
     let mut group = c.benchmark_group("insert_cancel");
     group.throughput(Throughput::Elements(2));
     {
-        let (mut wheel, _keys) = wheel_with_live_timers(&mut Rng(1));
+        let (mut wheel, _keys) = wheel_with_live_timers(&mut Rng(1), LIVE);
         let mut rng = Rng(2);
         group.bench_function("wheel", |b| {
             b.iter(|| {
@@ -84,7 +84,7 @@ fn insert_cancel(c: &mut Criterion) {
         });
     }
     {
-        let (mut map, _deadlines) = btree_with_live_timers(&mut Rng(1));
+        let (mut map, _deadlines) = btree_with_live_timers(&mut Rng(1), LIVE);
         let mut rng = Rng(2);
         let mut seq = LIVE as u64;
         group.bench_function("btreemap_baseline", |b| {
@@ -100,32 +100,38 @@ fn insert_cancel(c: &mut Criterion) {
 }
 
 fn reset_later(c: &mut Criterion) {
-    let mut group = c.benchmark_group("reset_later");
+    reset_later_with(c, "reset_later", LIVE);
+    // A worker with 10,000 connections: the entries fit in cache.
+    reset_later_with(c, "reset_later_10k_live", 10_000);
+}
+
+fn reset_later_with(c: &mut Criterion, name: &str, live: usize) {
+    let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(1));
     {
-        let (mut wheel, keys) = wheel_with_live_timers(&mut Rng(1));
+        let (mut wheel, keys) = wheel_with_live_timers(&mut Rng(1), live);
         // The worker finds a key in the connection it just read from; here, in a stream.
-        let keys: Vec<TimerKey> = shuffled_ids().iter().map(|&id| keys[id]).collect();
+        let keys: Vec<TimerKey> = shuffled_ids(live).iter().map(|&id| keys[id]).collect();
         let mut next = 0;
         // Past every initial deadline and rising, so each reset moves a deadline later.
         let mut later = SPREAD + 1;
         group.bench_function("wheel", |b| {
             b.iter(|| {
                 later += 1;
-                next = (next + 1) % LIVE;
+                next = (next + 1) % live;
                 black_box(wheel.reset(keys[next], later))
             })
         });
     }
     {
-        let (mut map, mut deadlines) = btree_with_live_timers(&mut Rng(1));
-        let ids = shuffled_ids();
+        let (mut map, mut deadlines) = btree_with_live_timers(&mut Rng(1), live);
+        let ids = shuffled_ids(live);
         let mut next = 0;
         let mut later = SPREAD + 1;
         group.bench_function("btreemap_baseline", |b| {
             b.iter(|| {
                 later += 1;
-                next = (next + 1) % LIVE;
+                next = (next + 1) % live;
                 let id = ids[next] as u64;
                 let old = std::mem::replace(&mut deadlines[id as usize], later);
                 let value = map.remove(&(old, id)).unwrap();
@@ -153,7 +159,7 @@ fn advance(c: &mut Criterion) {
     let mut group = c.benchmark_group("advance_1ms_steps");
     group.throughput(Throughput::Elements(1));
     {
-        let (mut wheel, _keys) = wheel_with_live_timers(&mut Rng(1));
+        let (mut wheel, _keys) = wheel_with_live_timers(&mut Rng(1), LIVE);
         let mut rng = Rng(4);
         let mut fired = Vec::new();
         let mut now = 0;
@@ -176,7 +182,7 @@ fn advance(c: &mut Criterion) {
         });
     }
     {
-        let (mut map, _deadlines) = btree_with_live_timers(&mut Rng(1));
+        let (mut map, _deadlines) = btree_with_live_timers(&mut Rng(1), LIVE);
         let mut rng = Rng(4);
         let mut fired = Vec::new();
         let mut now = 0;

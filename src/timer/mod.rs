@@ -2,9 +2,9 @@
 //! `u64` tick the caller passes in (the worker counts milliseconds); no clock, no I/O, no
 //! monoio.
 //!
-//! - `wheel`: [`Wheel`] and [`TimerKey`]. Entries live in a slab and are threaded on intrusive
-//!   lists, one per slot; insert, cancel and reset are O(1), advance is O(1) amortised per
-//!   timer and jumps over empty slots.
+//! - `wheel`: [`Wheel`] and [`TimerKey`]. Entries live in a slab; each slot keeps a vector of
+//!   slab indices and each entry its position there. Insert, cancel and reset are O(1),
+//!   advance is O(1) amortised per timer and jumps over empty slots.
 //! - `slots`: which level and slot a deadline belongs in, and when a slot comes due.
 //!
 //! Re-arming is lazy: moving a deadline later only stores it, and the entry is re-filed when
