@@ -21,4 +21,5 @@ pub mod doctor;
 pub mod error;
 pub mod forward;
 pub mod http;
+pub mod timer;
 pub mod worker;

@@ -1,0 +1,491 @@
+//! The wheel: entries in a slab, and per slot of each level (plus an overflow and an overdue
+//! list) a vector of slab indices. Each entry knows its list and position, so removal is a
+//! `swap_remove`. Vectors rather than intrusive linked lists: a cascade then reads a run of
+//! independent indices and the CPU fetches many cold entries at once, where a linked list
+//! would wait for each entry's miss to learn the next (measured: 606 ns per fired timer with
+//! linked lists at 1,000,000 live timers).
+
+use super::slots::{self, ListId, LEVELS, LISTS};
+use slab::Slab;
+
+/// A handle to one armed timer. It names a slab slot and the generation of the entry that was
+/// put there, so a key whose timer has fired or been cancelled is rejected even after the slot
+/// is reused. Generations are the low 32 bits of a per-wheel insertion counter: a stale key is
+/// mistaken for a live one only if its slot is refilled exactly a multiple of `2^32` insertions
+/// later.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct TimerKey {
+    index: u32,
+    generation: u32,
+}
+
+struct Entry<T> {
+    /// When the timer fires. It may be later than the slot the entry is filed in (a lazy
+    /// re-arm); it is never earlier than that slot's first tick.
+    deadline: u64,
+    /// Insertion order: breaks ties between equal deadlines, and gives the key's generation.
+    seq: u64,
+    /// Where the entry sits in `lists[list]`.
+    pos: u32,
+    list: ListId,
+    value: T,
+}
+
+/// A hierarchical timing wheel over integer ticks; see the module documentation.
+pub struct Wheel<T> {
+    entries: Slab<Entry<T>>,
+    /// Slab indices per list; vectors keep their capacity, so steady state does not allocate.
+    lists: Box<[Vec<u32>]>,
+    /// Bit `s` of `occupied[l]` is set when slot `s` of level `l` holds entries.
+    occupied: [u64; LEVELS],
+    /// The tick of the last advance: every slot that starts at or before it has been processed.
+    now: u64,
+    /// The `seq` of the next insertion.
+    next_seq: u64,
+    /// At most the earliest deadline in the overflow list; `u64::MAX` when the list is empty.
+    overflow_min: u64,
+    /// At most the tick the earliest slot (or the overflow list) comes due, so an advance
+    /// with nothing due costs a comparison.
+    next_due: u64,
+    /// Scratch for ordering one batch of expirations: `(deadline, seq, index)`.
+    due: Vec<(u64, u64, u32)>,
+    /// Scratch for one list being processed: `(deadline, index)`.
+    gathered: Vec<(u64, u32)>,
+}
+
+impl<T> Wheel<T> {
+    /// An empty wheel standing at tick `now`.
+    pub fn new(now: u64) -> Self {
+        Self::with_capacity(now, 0)
+    }
+
+    /// An empty wheel standing at tick `now`, with room for `capacity` timers before the slab
+    /// grows.
+    pub fn with_capacity(now: u64, capacity: usize) -> Self {
+        Wheel {
+            entries: Slab::with_capacity(capacity),
+            lists: (0..LISTS).map(|_| Vec::new()).collect(),
+            occupied: [0; LEVELS],
+            now,
+            next_seq: 0,
+            overflow_min: u64::MAX,
+            next_due: u64::MAX,
+            due: Vec::new(),
+            gathered: Vec::new(),
+        }
+    }
+
+    /// The tick of the last advance (or of construction).
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Armed timers.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Arms a timer that fires at `deadline`; one at or before [`now`](Self::now) fires at the
+    /// next advance.
+    ///
+    /// # Panics
+    /// With `u32::MAX` timers armed at once.
+    pub fn insert(&mut self, deadline: u64, value: T) -> TimerKey {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let index = self.entries.insert(Entry {
+            deadline,
+            seq,
+            pos: 0,
+            list: ListId::OVERDUE,
+            value,
+        });
+        let index = u32::try_from(index).expect("a wheel holds at most u32::MAX timers");
+        self.link(index);
+        TimerKey {
+            index,
+            generation: seq as u32,
+        }
+    }
+
+    /// Disarms a timer and returns its value; `None` if it has fired or been cancelled.
+    pub fn cancel(&mut self, key: TimerKey) -> Option<T> {
+        self.entry(key)?;
+        self.unlink(key.index);
+        Some(self.entries.remove(key.index as usize).value)
+    }
+
+    /// Moves a timer's deadline; `false` if it has fired or been cancelled. A later deadline,
+    /// or an earlier one the entry's slot still comes due by, is only stored: the entry is
+    /// re-filed when its slot comes due. Only a deadline before that slot relinks the entry.
+    pub fn reset(&mut self, key: TimerKey, deadline: u64) -> bool {
+        let Some(entry) = self.entry_mut(key) else {
+            return false;
+        };
+        entry.deadline = deadline;
+        let list = entry.list;
+        if deadline < self.list_start(list) {
+            self.unlink(key.index);
+            self.link(key.index);
+        }
+        true
+    }
+
+    /// The deadline a timer fires at; `None` if it has fired or been cancelled.
+    pub fn deadline(&self, key: TimerKey) -> Option<u64> {
+        self.entry(key).map(|e| e.deadline)
+    }
+
+    /// A tick to sleep until: no timer fires before it. It may be early (a slot above level 0
+    /// comes due at its first tick, a lazily re-armed timer at its old slot); it is never late.
+    /// At or before [`now`](Self::now) when a timer is overdue; `None` when the wheel is empty.
+    pub fn next_deadline(&self) -> Option<u64> {
+        if !self.lists[ListId::OVERDUE.index()].is_empty() {
+            return Some(self.now);
+        }
+        self.next_expiration().map(|(_, start)| start)
+    }
+
+    /// Moves the wheel to tick `now` and appends every timer due by then to `fired`, each once,
+    /// in deadline order; equal deadlines fire in the order they were inserted (a reset keeps a
+    /// timer's place). A `now` before the last advance is taken as the last advance: ticks do
+    /// not go backwards. Jumps straight from one occupied slot to the next, so a long idle gap
+    /// costs no more than a short one.
+    pub fn advance(&mut self, now: u64, fired: &mut Vec<(TimerKey, T)>) {
+        let now = now.max(self.now);
+        // Overdue first: their deadlines are at or before the last advance, before every slot.
+        if !self.lists[ListId::OVERDUE.index()].is_empty() {
+            self.process(ListId::OVERDUE, fired);
+        }
+        while self.next_due <= now {
+            match self.next_expiration() {
+                Some((list, start)) if start <= now => {
+                    self.now = start;
+                    self.process(list, fired);
+                }
+                next => {
+                    self.next_due = next.map_or(u64::MAX, |(_, start)| start);
+                    break;
+                }
+            }
+        }
+        self.now = now;
+    }
+
+    fn entry(&self, key: TimerKey) -> Option<&Entry<T>> {
+        self.entries
+            .get(key.index as usize)
+            .filter(|e| e.seq as u32 == key.generation)
+    }
+
+    fn entry_mut(&mut self, key: TimerKey) -> Option<&mut Entry<T>> {
+        self.entries
+            .get_mut(key.index as usize)
+            .filter(|e| e.seq as u32 == key.generation)
+    }
+
+    /// The earliest slot list or the overflow list, with the tick it comes due at.
+    fn next_expiration(&self) -> Option<(ListId, u64)> {
+        slots::next_occupied(self.now, &self.occupied).or_else(|| {
+            (!self.lists[ListId::OVERFLOW.index()].is_empty())
+                .then(|| (ListId::OVERFLOW, self.overflow_start()))
+        })
+    }
+
+    /// When the overflow list is re-filed: the span of its earliest deadline, and never before
+    /// the next span (every overflowed deadline lies in a later span than `now`).
+    fn overflow_start(&self) -> u64 {
+        let next_span = slots::next_span_start(self.now).unwrap_or(u64::MAX);
+        slots::span_start(self.overflow_min).max(next_span)
+    }
+
+    /// The tick at which `list` is processed by an advance.
+    fn list_start(&self, list: ListId) -> u64 {
+        match list.level_slot() {
+            Some((level, slot)) => slots::slot_start(self.now, level, slot),
+            None if list == ListId::OVERDUE => 0,
+            None => self.overflow_start(),
+        }
+    }
+
+    /// Takes `list` whole, at `self.now`: entries due by now fire in `(deadline, seq)` order,
+    /// the others (lazily re-armed, or cascading down from a coarser slot) are filed again.
+    fn process(&mut self, list: ListId, fired: &mut Vec<(TimerKey, T)>) {
+        let mut batch = std::mem::take(&mut self.lists[list.index()]);
+        match list.level_slot() {
+            Some((level, slot)) => self.occupied[level] &= !(1 << slot),
+            None if list == ListId::OVERFLOW => self.overflow_min = u64::MAX,
+            None => {}
+        }
+        // Two passes: a tight loop that only reads each entry's deadline lets the CPU have many
+        // cold entries in flight at once (1,000,000 live timers do not fit in cache); the second
+        // pass then finds them cached (measured: about 220 -> 170 ns per fired timer).
+        let mut gathered = std::mem::take(&mut self.gathered);
+        gathered.clear();
+        gathered.extend(
+            batch
+                .iter()
+                .map(|&index| (self.entries[index as usize].deadline, index)),
+        );
+        self.due.clear();
+        for &(deadline, index) in &gathered {
+            if deadline <= self.now {
+                let seq = self.entries[index as usize].seq;
+                self.due.push((deadline, seq, index));
+            } else {
+                self.link(index);
+            }
+        }
+        self.gathered = gathered;
+        // Keep the capacity. Only the overflow list can have been refilled meanwhile: a slot's
+        // entries always move to a finer slot.
+        debug_assert!(list == ListId::OVERFLOW || self.lists[list.index()].is_empty());
+        batch.clear();
+        if self.lists[list.index()].is_empty() {
+            self.lists[list.index()] = batch;
+        }
+        // A batch mostly arrives in insertion order already.
+        if !self.due.is_sorted() {
+            self.due.sort_unstable();
+        }
+        for &(_, _, index) in &self.due {
+            let entry = self.entries.remove(index as usize);
+            let key = TimerKey {
+                index,
+                generation: entry.seq as u32,
+            };
+            fired.push((key, entry.value));
+        }
+    }
+
+    /// Files entry `index` by its deadline, at the end of its list.
+    fn link(&mut self, index: u32) {
+        let entry = &mut self.entries[index as usize];
+        let deadline = entry.deadline;
+        let list = slots::list_for(self.now, deadline);
+        let members = &mut self.lists[list.index()];
+        entry.list = list;
+        entry.pos = members.len() as u32;
+        members.push(index);
+        match list.level_slot() {
+            Some((level, slot)) => {
+                self.occupied[level] |= 1 << slot;
+                self.next_due = self.next_due.min(slots::slot_start(self.now, level, slot));
+            }
+            None if list == ListId::OVERFLOW => {
+                self.overflow_min = self.overflow_min.min(deadline);
+                self.next_due = self.next_due.min(self.overflow_start());
+            }
+            None => {}
+        }
+    }
+
+    fn unlink(&mut self, index: u32) {
+        let entry = &self.entries[index as usize];
+        let (list, pos) = (entry.list, entry.pos);
+        let members = &mut self.lists[list.index()];
+        members.swap_remove(pos as usize);
+        if let Some(&moved) = members.get(pos as usize) {
+            self.entries[moved as usize].pos = pos;
+        } else if members.is_empty() {
+            match list.level_slot() {
+                Some((level, slot)) => self.occupied[level] &= !(1 << slot),
+                None if list == ListId::OVERFLOW => self.overflow_min = u64::MAX,
+                None => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn advance(wheel: &mut Wheel<&'static str>, now: u64) -> Vec<&'static str> {
+        let mut fired = Vec::new();
+        wheel.advance(now, &mut fired);
+        fired.into_iter().map(|(_, v)| v).collect()
+    }
+
+    #[test]
+    fn an_entry_with_a_word_payload_takes_32_bytes_in_the_slab() {
+        // The shape of slab's private entry type.
+        #[allow(dead_code)]
+        enum SlabEntry<T> {
+            Vacant(usize),
+            Occupied(T),
+        }
+        assert_eq!(std::mem::size_of::<SlabEntry<Entry<u64>>>(), 32);
+    }
+
+    #[test]
+    fn a_timer_fires_at_its_deadline_and_not_before() {
+        let mut wheel = Wheel::new(0);
+        wheel.insert(100, "a");
+        assert!(advance(&mut wheel, 99).is_empty());
+        assert_eq!(advance(&mut wheel, 100), ["a"]);
+        assert!(wheel.is_empty());
+    }
+
+    #[test]
+    fn timers_fire_in_deadline_order_and_ties_in_insertion_order() {
+        let mut wheel = Wheel::new(0);
+        wheel.insert(5000, "late");
+        wheel.insert(70, "tie-1");
+        wheel.insert(3, "early");
+        wheel.insert(70, "tie-2");
+        assert_eq!(
+            advance(&mut wheel, 10_000),
+            ["early", "tie-1", "tie-2", "late"]
+        );
+    }
+
+    #[test]
+    fn a_deadline_already_passed_fires_at_the_next_advance() {
+        let mut wheel = Wheel::new(50);
+        wheel.insert(50, "now");
+        wheel.insert(10, "past");
+        assert_eq!(wheel.next_deadline(), Some(50));
+        assert_eq!(advance(&mut wheel, 50), ["past", "now"]);
+    }
+
+    #[test]
+    fn a_cancelled_timer_never_fires_and_its_key_goes_stale() {
+        let mut wheel = Wheel::new(0);
+        let key = wheel.insert(10, "a");
+        assert_eq!(wheel.cancel(key), Some("a"));
+        assert_eq!(wheel.cancel(key), None);
+        assert!(!wheel.reset(key, 20));
+        assert!(advance(&mut wheel, 100).is_empty());
+    }
+
+    #[test]
+    fn a_stale_key_is_rejected_after_its_slab_slot_is_reused() {
+        let mut wheel = Wheel::new(0);
+        let old = wheel.insert(10, "old");
+        wheel.cancel(old);
+        let new = wheel.insert(10, "new");
+        assert_eq!(old.index, new.index);
+        assert_eq!(wheel.deadline(old), None);
+        assert_eq!(wheel.cancel(old), None);
+        assert_eq!(wheel.deadline(new), Some(10));
+    }
+
+    #[test]
+    fn a_fired_key_is_stale() {
+        let mut wheel = Wheel::new(0);
+        let key = wheel.insert(1, "a");
+        advance(&mut wheel, 1);
+        assert_eq!(wheel.deadline(key), None);
+        assert_eq!(wheel.cancel(key), None);
+    }
+
+    #[test]
+    fn a_later_reset_only_stores_the_deadline_and_fires_then() {
+        let mut wheel = Wheel::new(0);
+        let key = wheel.insert(100, "idle");
+        let list = wheel.entries[key.index as usize].list;
+        assert!(wheel.reset(key, 30_000));
+        assert_eq!(wheel.entries[key.index as usize].list, list, "not relinked");
+        assert!(advance(&mut wheel, 29_999).is_empty());
+        assert_eq!(wheel.deadline(key), Some(30_000));
+        assert_eq!(advance(&mut wheel, 30_000), ["idle"]);
+    }
+
+    #[test]
+    fn an_earlier_reset_fires_at_the_new_deadline() {
+        let mut wheel = Wheel::new(0);
+        let key = wheel.insert(1_000_000, "a");
+        assert!(wheel.reset(key, 5));
+        assert_eq!(wheel.next_deadline(), Some(5));
+        assert!(advance(&mut wheel, 4).is_empty());
+        assert_eq!(advance(&mut wheel, 5), ["a"]);
+    }
+
+    #[test]
+    fn a_reset_into_the_past_fires_at_the_next_advance() {
+        let mut wheel = Wheel::new(100);
+        let key = wheel.insert(500, "a");
+        assert!(wheel.reset(key, 7));
+        assert_eq!(advance(&mut wheel, 100), ["a"]);
+    }
+
+    #[test]
+    fn a_deadline_beyond_the_levels_overflows_and_still_fires_on_time() {
+        let far = (1u64 << 36) * 3 + 12_345;
+        let mut wheel = Wheel::new(0);
+        wheel.insert(far, "far");
+        wheel.insert(far + 1, "farther");
+        assert!(wheel.next_deadline().unwrap() <= far);
+        assert!(advance(&mut wheel, far - 1).is_empty());
+        assert_eq!(advance(&mut wheel, far), ["far"]);
+        assert_eq!(advance(&mut wheel, u64::MAX), ["farther"]);
+    }
+
+    #[test]
+    fn deadlines_at_the_end_of_time_fire() {
+        let mut wheel = Wheel::new(u64::MAX - 10);
+        wheel.insert(u64::MAX, "end");
+        wheel.insert(u64::MAX - 1, "almost");
+        assert_eq!(advance(&mut wheel, u64::MAX), ["almost", "end"]);
+        wheel.insert(u64::MAX, "after");
+        assert_eq!(advance(&mut wheel, u64::MAX), ["after"]);
+    }
+
+    /// Advances to `now` one processed list at a time; returns how many lists it took.
+    fn lists_visited(wheel: &mut Wheel<&'static str>, now: u64) -> usize {
+        let mut fired = Vec::new();
+        let mut visited = 0;
+        while let Some((list, start)) = wheel.next_expiration().filter(|&(_, s)| s <= now) {
+            wheel.now = start;
+            wheel.process(list, &mut fired);
+            visited += 1;
+        }
+        wheel.now = now;
+        visited
+    }
+
+    #[test]
+    fn a_long_idle_gap_visits_only_occupied_slots() {
+        let mut wheel = Wheel::new(0);
+        wheel.insert(1 << 40, "a");
+        wheel.insert(1 << 60, "b");
+        assert!(lists_visited(&mut wheel, 1 << 40) <= 1 + LEVELS);
+        assert_eq!(wheel.len(), 1);
+        assert!(lists_visited(&mut wheel, 1 << 60) <= 1 + LEVELS);
+        assert!(wheel.is_empty());
+    }
+
+    #[test]
+    fn a_cancelled_overflow_timer_leaves_no_stale_minimum() {
+        let mut wheel = Wheel::new(0);
+        let near = wheel.insert(1 << 40, "near");
+        wheel.insert(1 << 62, "far");
+        wheel.cancel(near);
+        assert!(lists_visited(&mut wheel, 1 << 62) <= 1 + LEVELS);
+        assert!(wheel.is_empty());
+    }
+
+    #[test]
+    fn next_deadline_is_never_late() {
+        let mut wheel = Wheel::new(0);
+        assert_eq!(wheel.next_deadline(), None);
+        wheel.insert(4000, "a");
+        let next = wheel.next_deadline().unwrap();
+        assert!(next <= 4000);
+        assert!(advance(&mut wheel, next.min(3999)).is_empty());
+    }
+
+    #[test]
+    fn a_backward_now_moves_nothing() {
+        let mut wheel = Wheel::new(100);
+        wheel.insert(150, "a");
+        assert!(advance(&mut wheel, 20).is_empty());
+        assert_eq!(wheel.now(), 100);
+        assert_eq!(advance(&mut wheel, 150), ["a"]);
+    }
+}
