@@ -9,15 +9,13 @@ use std::time::Instant;
 
 use monoio::net::TcpStream;
 
-use crate::balance::request_path;
 use crate::error::{synthetic_response, Cause};
+use crate::forward;
 use crate::http::{
     self, connection_options, encode, BodyFraming, Header, Method, ParseError, RequestHead, Version,
 };
 
-use super::request::{
-    encode_request_head, parse_head, routing_host, vet, Forwarding, ReadHead, Vetted,
-};
+use super::request::{encode_request_head, parse_head, vet, Forwarding, ReadHead, Vetted};
 
 use super::body::BodyTracker;
 use super::io::{read_append, write_all, ReadError};
@@ -167,10 +165,13 @@ async fn serve_request(
             Version::Http10 => opts.keep_alive && !opts.close,
         };
 
-    let path = request_path(head.target.of(&rbuf));
-    let group = w.routers[listener].route(routing_host(&rbuf, &head), path);
+    // One reading of the request-target serves routing and the forwarded head alike.
+    let target = http::split_target(head.target.of(&rbuf));
+    let host = forward::routing_host(http::header_value(&rbuf, &head.headers, b"host"), &target);
+    let group = w.routers[listener].route(host, target.path);
 
     let fwd = Forwarding {
+        target,
         peer,
         listener_port: w.ports[listener],
         upgrade: opts.upgrade,
@@ -229,7 +230,7 @@ impl RequestPlan {
         buf: &[u8],
         head: &RequestHead,
         framing: BodyFraming,
-        fwd: &Forwarding,
+        fwd: &Forwarding<'_>,
         expect_continue: bool,
     ) -> Result<Self, Cause> {
         let mut out = w.take_buf();

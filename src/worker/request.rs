@@ -14,7 +14,7 @@ use crate::desync::{self, Action, HeaderMark, HeaderTier, RawRequest, RequestVie
 use crate::error::Cause;
 use crate::forward::{self, ForwardedError};
 use crate::http::{
-    self, encode, BodyFraming, Header, Method, ParseError, RequestHead, TargetForm, Version,
+    self, encode, BodyFraming, Header, Method, ParseError, RequestHead, Target, TargetForm, Version,
 };
 
 use super::conn::is_end_to_end;
@@ -107,7 +107,9 @@ fn classify(view: &RequestView<'_>, headers: usize, marks: &mut Vec<HeaderMark>)
 }
 
 /// What the head the target receives depends on besides the request.
-pub struct Forwarding {
+pub struct Forwarding<'a> {
+    /// The request-target, read once for routing and for the request line.
+    pub target: Target<'a>,
     pub peer: SocketAddr,
     pub listener_port: u16,
     /// The client sent `Connection: upgrade` with an Upgrade header.
@@ -125,10 +127,10 @@ pub fn encode_request_head(
     buf: &[u8],
     head: &RequestHead,
     framing: BodyFraming,
-    fwd: &Forwarding,
+    fwd: &Forwarding<'_>,
 ) -> Result<(), Cause> {
     let attrs = &w.config.attributes;
-    let target = http::split_target(head.target.of(buf));
+    let target = &fwd.target;
     encode::request_line(
         out,
         head.method_span.of(buf),
@@ -196,13 +198,6 @@ pub fn encode_request_head(
     }
     encode::end_head(out);
     Ok(())
-}
-
-/// The host a request is routed on: the absolute-form authority wins over Host (RFC 9112
-/// §3.2.2).
-pub fn routing_host<'a>(buf: &'a [u8], head: &RequestHead) -> Option<&'a [u8]> {
-    let host = http::header_value(buf, &head.headers, b"host");
-    forward::routing_host(host, &http::split_target(head.target.of(buf)))
 }
 
 /// Tier names for the log, with the action taken.
