@@ -22,7 +22,9 @@
 //! 0 there, `chunked, gzip` passes there); ringway's stricter reading is only in step 7 and in
 //! `Verdict::framing`, so an ALB reason code never changes because of a ringway rule.
 
-use super::chars::{all, is, is_token, trim_ows, BAD, CLASS, OWS, TCHAR, URI, VALUE};
+use super::chars::{
+    all_tchar, all_uri, all_value, is, is_token, trim_ows, BAD, CLASS, OWS, TCHAR, URI, VALUE,
+};
 use super::reason::{Reason, Tier};
 use super::similar::{similarity, Similarity, CL, TE};
 use super::target::{self, Form};
@@ -152,7 +154,7 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
         let value = h.value.of(buf);
         let (te_sim, cl_sim) = name_similarity(name);
         let essential = te_sim == Similarity::Identical || cl_sim == Similarity::Identical;
-        let name_tier = if all(name, TCHAR) {
+        let name_tier = if all_tchar(name) {
             HeaderTier::Compliant
         } else {
             bytes_tier(name, TCHAR)
@@ -236,7 +238,7 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     check_version(version, &mut st);
 
     // 6. Request-target bytes.
-    let uri_clean = all(uri, URI);
+    let uri_clean = all_uri(uri);
     for &b in if uri_clean { &[][..] } else { uri } {
         let c = CLASS[b as usize];
         if c & URI != 0 {
@@ -329,6 +331,16 @@ fn is_colonless(h: &Header) -> bool {
 
 #[inline]
 fn name_similarity(name: &[u8]) -> (Similarity, Similarity) {
+    // `similarity` is Distant for a name shorter than its target (CL is the shorter) or whose
+    // first alphanumeric is not the target's first letter; this decides most names inline.
+    const DISTANT: (Similarity, Similarity) = (Similarity::Distant, Similarity::Distant);
+    match name.first() {
+        _ if name.len() < CL.len() => return DISTANT,
+        Some(&b) if b.is_ascii_alphanumeric() && !matches!(b | 0x20, b't' | b'c') => {
+            return DISTANT
+        }
+        _ => {}
+    }
     let te = similarity(TE, name);
     let cl = if te == Similarity::Distant {
         similarity(CL, name)
@@ -355,34 +367,15 @@ fn bytes_tier(s: &[u8], ok: u8) -> HeaderTier {
     tier
 }
 
-/// `bytes_tier(value, VALUE)`, eight bytes at a time, without a branch per word, while they
-/// are all 0x20..=0x7E or obs-text, which is nearly every value; the byte scan decides
-/// otherwise.
+/// `bytes_tier(value, VALUE)`, with the wide check first: nearly every value is all
+/// 0x20..=0x7E, HT or obs-text, and only the others need the byte scan.
 #[inline]
 fn value_tier(value: &[u8]) -> HeaderTier {
-    let mut chunks = value.chunks_exact(8);
-    let mut controls = 0u64;
-    for chunk in chunks.by_ref() {
-        controls |= control_bits(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+    if all_value(value) {
+        HeaderTier::Compliant
+    } else {
+        bytes_tier(value, VALUE)
     }
-    let rest = chunks.remainder();
-    if controls != 0 || !all(rest, VALUE) {
-        return bytes_tier(value, VALUE);
-    }
-    HeaderTier::Compliant
-}
-
-/// Non-zero when some byte of `x` is below 0x20 or is 0x7F (exact as to whether there is one).
-#[inline]
-fn control_bits(x: u64) -> u64 {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    // A byte < 0x20: (b - 0x20) borrows into bit 7 while bit 7 of b is clear.
-    let below = x.wrapping_sub(LO * 0x20) & !x & HI;
-    // A byte == 0x7F: b ^ 0x7F is zero.
-    let y = x ^ (LO * 0x7f);
-    let del = y.wrapping_sub(LO) & !y & HI;
-    below | del
 }
 
 fn check_version(version: &[u8], st: &mut State) {
@@ -696,7 +689,7 @@ mod tests {
     }
 
     #[test]
-    fn the_swar_value_scan_agrees_with_the_byte_scan() {
+    fn the_wide_value_scan_agrees_with_the_byte_scan() {
         let mut x = 0x12345u64;
         for _ in 0..20_000 {
             x ^= x << 13;
