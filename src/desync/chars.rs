@@ -230,10 +230,10 @@ mod wide {
 pub(super) fn trim_ows(s: &[u8]) -> &[u8] {
     let mut a = 0;
     let mut z = s.len();
-    while a < z && is(s[a], OWS) {
+    while a < z && matches!(s[a], b' ' | b'\t') {
         a += 1;
     }
-    while z > a && is(s[z - 1], OWS) {
+    while z > a && matches!(s[z - 1], b' ' | b'\t') {
         z -= 1;
     }
     &s[a..z]

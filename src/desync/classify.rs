@@ -137,10 +137,11 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     }
 
     // SPEC §3 step 2: an empty or all-blank version is HTTP/0.9.
-    let version: &[u8] = if trim_ows(raw_version).is_empty() {
-        b"HTTP/0.9"
+    let trimmed_version = trim_ows(raw_version);
+    let (version, trimmed): (&[u8], &[u8]) = if trimmed_version.is_empty() {
+        (b"HTTP/0.9", b"HTTP/0.9")
     } else {
-        raw_version
+        (raw_version, trimmed_version)
     };
 
     // 2. Per header.
@@ -230,12 +231,13 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     }
 
     // 4. Method: a token, and not empty (SPEC §6: the guardian lets an empty one through).
-    if !is_token(method) {
+    let method_ok = is_token(method);
+    if !method_ok {
         st.upgrade(Reason::BadMethod);
     }
 
     // 5. Version.
-    check_version(version, &mut st);
+    check_version(version, trimmed, &mut st);
 
     // 6. Request-target bytes.
     let uri_clean = all_uri(uri);
@@ -253,8 +255,13 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     }
 
     // 7. ringway's own checks.
-    let forward_version =
-        forward_version(method, uri, uri_clean, raw_version, req.lines.missing_uri);
+    let forward_version = forward_version(
+        method_ok,
+        uri,
+        uri_clean,
+        trimmed_version,
+        req.lines.missing_uri,
+    );
     if space_before_colon {
         // RFC 9112 §5.1: a server MUST reject a request with whitespace between a field
         // name and its colon; on any name, since a target that trims it reads another field.
@@ -378,42 +385,47 @@ fn value_tier(value: &[u8]) -> HeaderTier {
     }
 }
 
-fn check_version(version: &[u8], st: &mut State) {
-    let trimmed = trim_ows(version);
+/// The minor version of `HTTP/1.<digit>`, exactly eight bytes.
+#[inline]
+fn http1_minor(v: &[u8]) -> Option<u8> {
+    let v: &[u8; 8] = v.try_into().ok()?;
+    (v[..7] == *b"HTTP/1." && v[7].is_ascii_digit()).then_some(v[7])
+}
+
+/// `trimmed` is `version` without OWS.
+fn check_version(version: &[u8], trimmed: &[u8], st: &mut State) {
     if trimmed == b"HTTP/0.9" {
         st.upgrade(Reason::NonCompliantVersion);
         return;
     }
-    let valid =
-        trimmed.len() == 8 && trimmed.starts_with(b"HTTP/1.") && trimmed[7].is_ascii_digit();
-    if !valid {
-        st.upgrade(Reason::BadVersion);
-    } else if trimmed.len() != version.len() || trimmed[7] > b'1' {
-        st.upgrade(Reason::NonCompliantVersion);
+    match http1_minor(trimmed) {
+        None => st.upgrade(Reason::BadVersion),
+        Some(minor) if trimmed.len() != version.len() || minor > b'1' => {
+            st.upgrade(Reason::NonCompliantVersion)
+        }
+        Some(_) => {}
     }
 }
 
+/// `version` is the request line's version without OWS; `method_ok`: the method is a token;
 /// `uri_clean`: every target byte is in the URI class, that is none is SP, a control or DEL.
 fn forward_version(
-    method: &[u8],
+    method_ok: bool,
     uri: &[u8],
     uri_clean: bool,
     version: &[u8],
     missing_uri: bool,
 ) -> Option<Version> {
-    if missing_uri || !is_token(method) || uri.is_empty() || !uri_clean {
+    if missing_uri || !method_ok || uri.is_empty() || !uri_clean {
         return None;
     }
-    let v = trim_ows(version);
-    if v.len() == 8 && v.starts_with(b"HTTP/1.") && v[7].is_ascii_digit() {
-        Some(if v[7] == b'0' {
+    http1_minor(version).map(|minor| {
+        if minor == b'0' {
             Version::Http10
         } else {
             Version::Http11
-        })
-    } else {
-        None
-    }
+        }
+    })
 }
 
 /// RFC 9112 §3.2 and §3.2.2.
