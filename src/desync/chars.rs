@@ -13,6 +13,8 @@ pub(super) const BAD: u8 = 8;
 pub(super) const OWS: u8 = 16;
 /// RFC 3986 reg-name bytes: unreserved, sub-delims and `%` (pct-encoded is checked apart).
 pub(super) const REG_NAME: u8 = 32;
+/// `REG_NAME` without `%`: a host of these bytes needs no pct-encoding check.
+pub(super) const REG_PLAIN: u8 = 64;
 
 pub(super) static CLASS: [u8; 256] = build();
 
@@ -50,6 +52,9 @@ const fn build() -> [u8; 256] {
             || matches!(b, b';' | b'=')
         {
             c |= REG_NAME;
+            if b != b'%' {
+                c |= REG_PLAIN;
+            }
         }
         t[i] = c;
         i += 1;
@@ -75,7 +80,162 @@ pub(super) fn all(s: &[u8], class: u8) -> bool {
 
 #[inline]
 pub(super) fn is_token(s: &[u8]) -> bool {
-    !s.is_empty() && all(s, TCHAR)
+    !s.is_empty() && all_tchar(s)
+}
+
+/// `all(s, TCHAR)`, sixteen bytes at a time where the target has SSE2.
+#[inline]
+pub(super) fn all_tchar(s: &[u8]) -> bool {
+    // Most names are letters, digits and `-`, a shorter check than the delimiters.
+    #[cfg(target_arch = "x86_64")]
+    return wide::none(s, wide::not_alnum_dash) || wide::none(s, wide::not_tchar);
+    #[cfg(not(target_arch = "x86_64"))]
+    return all(s, TCHAR);
+}
+
+/// `all(s, URI)`, sixteen bytes at a time where the target has SSE2.
+#[inline]
+pub(super) fn all_uri(s: &[u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return wide::none(s, wide::not_uri);
+    #[cfg(not(target_arch = "x86_64"))]
+    return all(s, URI);
+}
+
+/// `all(s, VALUE)`, sixteen bytes at a time where the target has SSE2.
+#[inline]
+pub(super) fn all_value(s: &[u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return wide::none(s, wide::not_value);
+    #[cfg(not(target_arch = "x86_64"))]
+    return all(s, VALUE);
+}
+
+/// SSE2 (baseline on x86_64, so no runtime detection) class checks: each predicate sets the
+/// lanes of bytes outside its class. `none` covers a slice with 16-byte loads, the tail by one
+/// more load overlapping the previous one, and a slice under 16 bytes by overlapping 8-, 4- or
+/// 1-byte reads packed into one vector; bytes read twice change nothing in an all-bytes check,
+/// and nothing outside the slice is ever read.
+#[cfg(target_arch = "x86_64")]
+mod wide {
+    use core::arch::x86_64::*;
+
+    #[inline(always)]
+    fn u64_at(s: &[u8], i: usize) -> i64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[i..i + 8]);
+        i64::from_le_bytes(w)
+    }
+
+    #[inline(always)]
+    fn u32_at(s: &[u8], i: usize) -> u32 {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&s[i..i + 4]);
+        u32::from_le_bytes(w)
+    }
+
+    #[inline(always)]
+    fn load16(s: &[u8], i: usize) -> __m128i {
+        let v = &s[i..i + 16];
+        // SAFETY: `v` is 16 readable bytes; `_mm_loadu_si128` has no alignment requirement.
+        unsafe { _mm_loadu_si128(v.as_ptr().cast()) }
+    }
+
+    /// Whether no byte of `s` is flagged by `bad`.
+    #[inline(always)]
+    pub(super) fn none(s: &[u8], bad: fn(__m128i) -> __m128i) -> bool {
+        let n = s.len();
+        // SAFETY: SSE2 is in the x86_64 baseline, so its intrinsics are always available.
+        let flagged = unsafe {
+            if n >= 16 {
+                let mut acc = _mm_setzero_si128();
+                let mut i = 0;
+                while i + 16 <= n {
+                    acc = _mm_or_si128(acc, bad(load16(s, i)));
+                    i += 16;
+                }
+                if i < n {
+                    acc = _mm_or_si128(acc, bad(load16(s, n - 16)));
+                }
+                acc
+            } else if n >= 8 {
+                bad(_mm_set_epi64x(u64_at(s, n - 8), u64_at(s, 0)))
+            } else if n >= 4 {
+                let w = u32_at(s, 0) as i32;
+                let z = u32_at(s, n - 4) as i32;
+                bad(_mm_set_epi32(w, z, w, z))
+            } else if n > 0 {
+                let w = u32::from_le_bytes([s[0], s[n / 2], s[n - 1], s[0]]);
+                bad(_mm_set1_epi32(w as i32))
+            } else {
+                return true;
+            }
+        };
+        // SAFETY: SSE2 is in the x86_64 baseline, so its intrinsics are always available.
+        unsafe { _mm_movemask_epi8(flagged) == 0 }
+    }
+
+    /// Lanes of `x` in `lo..=hi`.
+    #[inline(always)]
+    fn within(x: __m128i, lo: u8, hi: u8) -> __m128i {
+        // SAFETY: SSE2 is in the x86_64 baseline, so its intrinsics are always available.
+        unsafe {
+            let d = _mm_sub_epi8(x, _mm_set1_epi8(lo as i8));
+            let w = _mm_set1_epi8((hi - lo) as i8);
+            _mm_cmpeq_epi8(_mm_min_epu8(d, w), d)
+        }
+    }
+
+    #[inline(always)]
+    fn eq(x: __m128i, b: u8) -> __m128i {
+        // SAFETY: SSE2 is in the x86_64 baseline, so its intrinsics are always available.
+        unsafe { _mm_cmpeq_epi8(x, _mm_set1_epi8(b as i8)) }
+    }
+
+    /// Not 0x21..=0x7E, or one of the seventeen delimiters `"(),/:;<=>?@[\]{}`.
+    #[inline(always)]
+    pub(super) fn not_tchar(x: __m128i) -> __m128i {
+        // SAFETY: SSE2 is in the x86_64 baseline, so its intrinsics are always available.
+        unsafe {
+            // Signed: 0x80..=0xFF are negative, so this is "not 0x21..=0x7F".
+            let outside = _mm_cmplt_epi8(x, _mm_set1_epi8(0x21));
+            let a = _mm_or_si128(outside, eq(x, 0x7f));
+            let b = _mm_or_si128(eq(x, b'"'), within(x, b'(', b')'));
+            let c = _mm_or_si128(eq(x, b','), eq(x, b'/'));
+            let d = _mm_or_si128(within(x, b':', b'@'), within(x, b'[', b']'));
+            let e = _mm_or_si128(eq(x, b'{'), eq(x, b'}'));
+            _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(_mm_or_si128(c, d), e))
+        }
+    }
+
+    /// Not an ASCII letter, digit or `-`.
+    #[inline(always)]
+    pub(super) fn not_alnum_dash(x: __m128i) -> __m128i {
+        // SAFETY: SSE2 is in the x86_64 baseline, so its intrinsics are always available.
+        unsafe {
+            // x | 0x20 is a lower-case letter exactly when x is a letter.
+            let letter = within(_mm_or_si128(x, _mm_set1_epi8(0x20)), b'a', b'z');
+            let good = _mm_or_si128(letter, _mm_or_si128(within(x, b'0', b'9'), eq(x, b'-')));
+            _mm_xor_si128(good, _mm_set1_epi8(-1))
+        }
+    }
+
+    /// 0x00..=0x20 or DEL.
+    #[inline(always)]
+    pub(super) fn not_uri(x: __m128i) -> __m128i {
+        // SAFETY: SSE2 is in the x86_64 baseline, so its intrinsics are always available.
+        unsafe { _mm_or_si128(within(x, 0, 0x20), eq(x, 0x7f)) }
+    }
+
+    /// A control other than HT, or DEL.
+    #[inline(always)]
+    pub(super) fn not_value(x: __m128i) -> __m128i {
+        // SAFETY: SSE2 is in the x86_64 baseline, so its intrinsics are always available.
+        unsafe {
+            let control = _mm_andnot_si128(eq(x, b'\t'), within(x, 0, 0x1f));
+            _mm_or_si128(control, eq(x, 0x7f))
+        }
+    }
 }
 
 /// `s` without leading and trailing SP/HT.
@@ -83,10 +243,10 @@ pub(super) fn is_token(s: &[u8]) -> bool {
 pub(super) fn trim_ows(s: &[u8]) -> &[u8] {
     let mut a = 0;
     let mut z = s.len();
-    while a < z && is(s[a], OWS) {
+    while a < z && matches!(s[a], b' ' | b'\t') {
         a += 1;
     }
-    while z > a && is(s[z - 1], OWS) {
+    while z > a && matches!(s[z - 1], b' ' | b'\t') {
         z -= 1;
     }
     &s[a..z]
@@ -121,6 +281,28 @@ mod tests {
         assert!(all(b"Content-Type", TCHAR));
         assert!(!all(b"Content Type", TCHAR));
         assert!(is_token(b"GET") && !is_token(b"") && !is_token(b"G T"));
+    }
+
+    #[test]
+    fn the_wide_checks_agree_with_the_table_at_every_length_and_position() {
+        let ok = [b'a', b'a', b'!', 0x80];
+        for len in 0..40 {
+            for at in 0..len.max(1) {
+                for b in 0..=255u8 {
+                    let mut s: Vec<u8> = (0..len).map(|i| ok[i % ok.len()]).collect();
+                    if len > 0 {
+                        s[at] = b;
+                    }
+                    assert_eq!(all_tchar(&s), all(&s, TCHAR), "{s:?}");
+                    assert_eq!(all_value(&s), all(&s, VALUE), "{s:?}");
+                    let u: Vec<u8> = s
+                        .iter()
+                        .map(|&c| if c == b'!' { b'/' } else { c })
+                        .collect();
+                    assert_eq!(all_uri(&u), all(&u, URI), "{u:?}");
+                }
+            }
+        }
     }
 
     #[test]

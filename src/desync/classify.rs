@@ -22,7 +22,9 @@
 //! 0 there, `chunked, gzip` passes there); ringway's stricter reading is only in step 7 and in
 //! `Verdict::framing`, so an ALB reason code never changes because of a ringway rule.
 
-use super::chars::{all, is, is_token, trim_ows, BAD, CLASS, OWS, TCHAR, URI, VALUE};
+use super::chars::{
+    all_tchar, all_uri, all_value, is, is_token, trim_ows, BAD, CLASS, OWS, TCHAR, URI, VALUE,
+};
 use super::reason::{Reason, Tier};
 use super::similar::{similarity, Similarity, CL, TE};
 use super::target::{self, Form};
@@ -135,10 +137,11 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     }
 
     // SPEC §3 step 2: an empty or all-blank version is HTTP/0.9.
-    let version: &[u8] = if trim_ows(raw_version).is_empty() {
-        b"HTTP/0.9"
+    let trimmed_version = trim_ows(raw_version);
+    let (version, trimmed): (&[u8], &[u8]) = if trimmed_version.is_empty() {
+        (b"HTTP/0.9", b"HTTP/0.9")
     } else {
-        raw_version
+        (raw_version, trimmed_version)
     };
 
     // 2. Per header.
@@ -152,7 +155,7 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
         let value = h.value.of(buf);
         let (te_sim, cl_sim) = name_similarity(name);
         let essential = te_sim == Similarity::Identical || cl_sim == Similarity::Identical;
-        let name_tier = if all(name, TCHAR) {
+        let name_tier = if all_tchar(name) {
             HeaderTier::Compliant
         } else {
             bytes_tier(name, TCHAR)
@@ -191,7 +194,7 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
         }
         n_te += usize::from(te);
         n_cl += usize::from(cl);
-        if name.len() == 4 && name.eq_ignore_ascii_case(b"host") {
+        if is_named(name, b"host") {
             if hosts == 0 {
                 first_host = i;
             }
@@ -228,15 +231,16 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     }
 
     // 4. Method: a token, and not empty (SPEC §6: the guardian lets an empty one through).
-    if !is_token(method) {
+    let method_ok = is_token(method);
+    if !method_ok {
         st.upgrade(Reason::BadMethod);
     }
 
     // 5. Version.
-    check_version(version, &mut st);
+    check_version(version, trimmed, &mut st);
 
     // 6. Request-target bytes.
-    let uri_clean = all(uri, URI);
+    let uri_clean = all_uri(uri);
     for &b in if uri_clean { &[][..] } else { uri } {
         let c = CLASS[b as usize];
         if c & URI != 0 {
@@ -251,8 +255,13 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     }
 
     // 7. ringway's own checks.
-    let forward_version =
-        forward_version(method, uri, uri_clean, raw_version, req.lines.missing_uri);
+    let forward_version = forward_version(
+        method_ok,
+        uri,
+        uri_clean,
+        trimmed_version,
+        req.lines.missing_uri,
+    );
     if space_before_colon {
         // RFC 9112 §5.1: a server MUST reject a request with whitespace between a field
         // name and its colon; on any name, since a target that trims it reads another field.
@@ -329,6 +338,22 @@ fn is_colonless(h: &Header) -> bool {
 
 #[inline]
 fn name_similarity(name: &[u8]) -> (Similarity, Similarity) {
+    // `similarity` is Distant for a name shorter than its target (CL is the shorter) or whose
+    // first alphanumeric is not the target's first letter; this decides most names inline.
+    const DISTANT: (Similarity, Similarity) = (Similarity::Distant, Similarity::Distant);
+    match name.first() {
+        _ if name.len() < CL.len() => return DISTANT,
+        Some(&b) if b.is_ascii_alphanumeric() && !matches!(b | 0x20, b't' | b'c') => {
+            return DISTANT
+        }
+        _ => {}
+    }
+    if is_named(name, TE) {
+        return (Similarity::Identical, Similarity::Distant);
+    }
+    if is_named(name, CL) {
+        return (Similarity::Distant, Similarity::Identical);
+    }
     let te = similarity(TE, name);
     let cl = if te == Similarity::Distant {
         similarity(CL, name)
@@ -336,6 +361,19 @@ fn name_similarity(name: &[u8]) -> (Similarity, Similarity) {
         Similarity::Distant
     };
     (te, cl)
+}
+
+/// `name.eq_ignore_ascii_case(lower)` for `lower` of lower-case letters and `-`, without a
+/// branch per byte: a byte matches a letter when it equals it after setting 0x20, and matches
+/// `-` only when equal (`(l >> 1) & 0x20` is 0x20 for a-z, 0 for `-`).
+#[inline]
+fn is_named(name: &[u8], lower: &[u8]) -> bool {
+    name.len() == lower.len()
+        && name
+            .iter()
+            .zip(lower)
+            .fold(0u8, |d, (&b, &l)| d | ((b | ((l >> 1) & 0x20)) ^ l))
+            == 0
 }
 
 /// The guardian's per-byte tier: a byte outside `ok` is NonCompliant, a bad one (NUL, CR, LF)
@@ -355,72 +393,58 @@ fn bytes_tier(s: &[u8], ok: u8) -> HeaderTier {
     tier
 }
 
-/// `bytes_tier(value, VALUE)`, eight bytes at a time, without a branch per word, while they
-/// are all 0x20..=0x7E or obs-text, which is nearly every value; the byte scan decides
-/// otherwise.
+/// `bytes_tier(value, VALUE)`, with the wide check first: nearly every value is all
+/// 0x20..=0x7E, HT or obs-text, and only the others need the byte scan.
 #[inline]
 fn value_tier(value: &[u8]) -> HeaderTier {
-    let mut chunks = value.chunks_exact(8);
-    let mut controls = 0u64;
-    for chunk in chunks.by_ref() {
-        controls |= control_bits(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+    if all_value(value) {
+        HeaderTier::Compliant
+    } else {
+        bytes_tier(value, VALUE)
     }
-    let rest = chunks.remainder();
-    if controls != 0 || !all(rest, VALUE) {
-        return bytes_tier(value, VALUE);
-    }
-    HeaderTier::Compliant
 }
 
-/// Non-zero when some byte of `x` is below 0x20 or is 0x7F (exact as to whether there is one).
+/// The minor version of `HTTP/1.<digit>`, exactly eight bytes.
 #[inline]
-fn control_bits(x: u64) -> u64 {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    // A byte < 0x20: (b - 0x20) borrows into bit 7 while bit 7 of b is clear.
-    let below = x.wrapping_sub(LO * 0x20) & !x & HI;
-    // A byte == 0x7F: b ^ 0x7F is zero.
-    let y = x ^ (LO * 0x7f);
-    let del = y.wrapping_sub(LO) & !y & HI;
-    below | del
+fn http1_minor(v: &[u8]) -> Option<u8> {
+    let v: &[u8; 8] = v.try_into().ok()?;
+    (v[..7] == *b"HTTP/1." && v[7].is_ascii_digit()).then_some(v[7])
 }
 
-fn check_version(version: &[u8], st: &mut State) {
-    let trimmed = trim_ows(version);
+/// `trimmed` is `version` without OWS.
+fn check_version(version: &[u8], trimmed: &[u8], st: &mut State) {
     if trimmed == b"HTTP/0.9" {
         st.upgrade(Reason::NonCompliantVersion);
         return;
     }
-    let valid =
-        trimmed.len() == 8 && trimmed.starts_with(b"HTTP/1.") && trimmed[7].is_ascii_digit();
-    if !valid {
-        st.upgrade(Reason::BadVersion);
-    } else if trimmed.len() != version.len() || trimmed[7] > b'1' {
-        st.upgrade(Reason::NonCompliantVersion);
+    match http1_minor(trimmed) {
+        None => st.upgrade(Reason::BadVersion),
+        Some(minor) if trimmed.len() != version.len() || minor > b'1' => {
+            st.upgrade(Reason::NonCompliantVersion)
+        }
+        Some(_) => {}
     }
 }
 
+/// `version` is the request line's version without OWS; `method_ok`: the method is a token;
 /// `uri_clean`: every target byte is in the URI class, that is none is SP, a control or DEL.
 fn forward_version(
-    method: &[u8],
+    method_ok: bool,
     uri: &[u8],
     uri_clean: bool,
     version: &[u8],
     missing_uri: bool,
 ) -> Option<Version> {
-    if missing_uri || !is_token(method) || uri.is_empty() || !uri_clean {
+    if missing_uri || !method_ok || uri.is_empty() || !uri_clean {
         return None;
     }
-    let v = trim_ows(version);
-    if v.len() == 8 && v.starts_with(b"HTTP/1.") && v[7].is_ascii_digit() {
-        Some(if v[7] == b'0' {
+    http1_minor(version).map(|minor| {
+        if minor == b'0' {
             Version::Http10
         } else {
             Version::Http11
-        })
-    } else {
-        None
-    }
+        }
+    })
 }
 
 /// RFC 9112 §3.2 and §3.2.2.
@@ -696,7 +720,21 @@ mod tests {
     }
 
     #[test]
-    fn the_swar_value_scan_agrees_with_the_byte_scan() {
+    fn is_named_is_eq_ignore_ascii_case_for_every_byte_at_every_position() {
+        for lower in [TE, CL, &b"host"[..]] {
+            for at in 0..lower.len() {
+                for b in 0..=255u8 {
+                    let mut n = lower.to_vec();
+                    n[at] = b;
+                    assert_eq!(is_named(&n, lower), n.eq_ignore_ascii_case(lower), "{n:?}");
+                }
+            }
+            assert!(!is_named(&lower[1..], lower));
+        }
+    }
+
+    #[test]
+    fn the_wide_value_scan_agrees_with_the_byte_scan() {
         let mut x = 0x12345u64;
         for _ in 0..20_000 {
             x ^= x << 13;

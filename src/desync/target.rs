@@ -1,7 +1,7 @@
 //! The request-target's form and the Host value (RFC 9112 §3.2, RFC 3986 §3.2.2-3.2.3), the
 //! checks the guardian leaves out (SPEC §6).
 
-use super::chars::{all, is, REG_NAME};
+use super::chars::{all, is, REG_NAME, REG_PLAIN};
 
 /// The form of a request-target (RFC 9112 §3.2), with the authority when it has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,8 +85,14 @@ pub(super) fn host_port(v: &[u8], need_port: bool) -> bool {
             None => return false,
         }
     } else {
-        let end = v.iter().position(|&b| b == b':').unwrap_or(v.len());
-        (end > 0 && reg_name(&v[..end]), &v[end..])
+        // Nearly every host is reg-name bytes without `%`, then perhaps `:port`.
+        let plain = v.iter().position(|&b| !is(b, REG_PLAIN)).unwrap_or(v.len());
+        if v.get(plain).is_none_or(|&b| b == b':') {
+            (plain > 0, &v[plain..])
+        } else {
+            let end = v.iter().position(|&b| b == b':').unwrap_or(v.len());
+            (end > 0 && reg_name(&v[..end]), &v[end..])
+        }
     };
     if !host_ok {
         return false;
