@@ -2,6 +2,7 @@
 //! checks the guardian leaves out (SPEC §6).
 
 use super::chars::{all, is, REG_NAME, REG_PLAIN};
+use crate::http::{split_target, Target, TargetForm};
 
 /// The form of a request-target (RFC 9112 §3.2), with the authority when it has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,40 +39,18 @@ pub(super) fn form<'a>(method: &[u8], target: &'a [u8]) -> Form<'a> {
                 Form::Invalid
             }
         }
-        Some(_) => match absolute_authority(target) {
-            // RFC 9110 §4.2.1: an http(s) URI with an empty host is invalid.
-            Some(a) if host_port(a, false) => Form::Absolute(a),
+        // The same reading of an absolute-form target as routing and forwarding use, so the
+        // authority checked here is the one the request is routed on.
+        Some(_) => match split_target(target) {
+            Target {
+                form: TargetForm::Absolute,
+                authority: Some(a),
+                ..
+            } if host_port(a, false) => Form::Absolute(a),
             _ => Form::Invalid,
         },
         None => Form::Invalid,
     }
-}
-
-/// The authority of `scheme "://" authority ...`, userinfo removed; `None` if `target` does
-/// not start that way.
-fn absolute_authority(target: &[u8]) -> Option<&[u8]> {
-    let first = *target.first()?;
-    if !first.is_ascii_alphabetic() {
-        return None;
-    }
-    let colon = target.iter().position(|&b| b == b':')?;
-    let scheme_ok = target[1..colon]
-        .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-    let rest = target[colon + 1..].strip_prefix(b"//")?;
-    if !scheme_ok {
-        return None;
-    }
-    let end = rest
-        .iter()
-        .position(|&b| matches!(b, b'/' | b'?' | b'#'))
-        .unwrap_or(rest.len());
-    let authority = &rest[..end];
-    // RFC 3986 §3.2.1: userinfo ends at the last '@'.
-    Some(match authority.iter().rposition(|&b| b == b'@') {
-        Some(at) => &authority[at + 1..],
-        None => authority,
-    })
 }
 
 /// `uri-host [":" port]` (RFC 3986 §3.2.2-3.2.3): a non-empty reg-name (IPv4 is a reg-name
