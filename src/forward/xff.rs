@@ -16,6 +16,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::{clean, push_decimal};
 use crate::config::XffMode;
+use crate::http::trim_ows;
 
 /// ALB: "The upper limit for IP addresses is 30."
 pub const MAX_FORWARDED: usize = 30;
@@ -121,18 +122,6 @@ fn write_xff<'a>(
     Ok(())
 }
 
-/// RFC 9110 §5.6.3: OWS is SP and HTAB. (`http::fields` has the same helper, private to
-/// `http`.)
-fn trim_ows(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
-}
-
 /// `203.0.113.7`, `2001:db8::1`; with the port `203.0.113.7:8080`, `[2001:db8::1]:8080`
 /// (ALB's forms).
 fn push_client(out: &mut Vec<u8>, client: SocketAddr, with_port: bool) {
@@ -144,8 +133,22 @@ fn push_client(out: &mut Vec<u8>, client: SocketAddr, with_port: bool) {
     if bracket {
         out.push(b'[');
     }
-    // Writing into a Vec cannot fail; Display for IpAddr allocates nothing.
-    let _ = write!(out, "{ip}");
+    match ip {
+        // The common case by hand: Display goes through the formatting machinery, which cost
+        // more than the rest of the X-Forwarded-* work together in a profile under load.
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                push_decimal(out, u16::from(octet));
+            }
+        }
+        // Writing into a Vec cannot fail; Display for IpAddr allocates nothing.
+        IpAddr::V6(_) => {
+            let _ = write!(out, "{ip}");
+        }
+    }
     if bracket {
         out.push(b']');
     }
@@ -158,6 +161,29 @@ fn push_client(out: &mut Vec<u8>, client: SocketAddr, with_port: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv4_client_is_written_as_display_writes_it() {
+        for ip in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.0.100.9",
+            "192.168.1.20",
+            "1.22.133.4",
+        ] {
+            for port in [false, true] {
+                let addr: SocketAddr = format!("{ip}:8080").parse().unwrap();
+                let mut out = Vec::new();
+                push_client(&mut out, addr, port);
+                let want = if port {
+                    format!("{ip}:8080")
+                } else {
+                    ip.to_string()
+                };
+                assert_eq!(String::from_utf8(out).unwrap(), want);
+            }
+        }
+    }
 
     fn client(s: &str) -> SocketAddr {
         s.parse().unwrap()

@@ -24,7 +24,7 @@ mod target;
 mod types;
 
 pub use chunked::{ChunkProgress, ChunkedDecoder, ChunkedError};
-pub use fields::{connection_options, header_value, is_hop_by_hop, named_values};
+pub use fields::{connection_options, header_value, is_hop_by_hop, named_values, trim_ows};
 pub use framing::{request_framing, response_framing};
 pub use parse::{parse_request, parse_response};
 pub use target::{split_port, split_target, Target, TargetForm};
