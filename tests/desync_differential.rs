@@ -451,6 +451,25 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// Raw head `k`: the corpus case itself for the first `cases.len()`, then a mutation of one
+/// (1 to 3 bytes replaced or inserted in the head, its final CRLF CRLF kept).
+fn raw_case(cases: &[Case], k: usize, rng: &mut Rng) -> Vec<u8> {
+    let mut raw = cases[k % cases.len()].raw.clone();
+    if k >= cases.len() {
+        let end = raw.len() - 4;
+        for _ in 0..1 + rng.below(3) {
+            let at = rng.below(end);
+            let ins = rng.pick(BYTES);
+            if rng.below(2) == 0 {
+                raw.splice(at..at, ins.iter().copied());
+            } else {
+                raw[at] = ins[0];
+            }
+        }
+    }
+    raw
+}
+
 #[test]
 fn raw_mode_agrees_with_the_guardian_but_for_named_classes() {
     let cases = load();
@@ -459,20 +478,7 @@ fn raw_mode_agrees_with_the_guardian_but_for_named_classes() {
     let mut headers = Vec::new();
     let mut incomplete = 0;
     for k in 0..cases.len() + MUTATIONS {
-        let mut raw = cases[k % cases.len()].raw.clone();
-        if k >= cases.len() {
-            // Mutate the head only, keeping its final CRLF CRLF.
-            let end = raw.len() - 4;
-            for _ in 0..1 + rng.below(3) {
-                let at = rng.below(end);
-                let ins = rng.pick(BYTES);
-                if rng.below(2) == 0 {
-                    raw.splice(at..at, ins.iter().copied());
-                } else {
-                    raw[at] = ins[0];
-                }
-            }
-        }
+        let raw = raw_case(&cases, k, &mut rng);
         let Ok(Some(r)) = tokenize(&raw, &Limits::default(), &mut headers) else {
             incomplete += 1;
             continue;
@@ -524,19 +530,7 @@ fn both_readers_give_the_same_verdict_on_heads_httparse_accepts() {
     let limits = Limits::default();
     let mut compared = 0;
     for k in 0..cases.len() + MUTATIONS {
-        let mut raw = cases[k % cases.len()].raw.clone();
-        if k >= cases.len() {
-            let end = raw.len() - 4;
-            for _ in 0..1 + rng.below(3) {
-                let at = rng.below(end);
-                let ins = rng.pick(BYTES);
-                if rng.below(2) == 0 {
-                    raw.splice(at..at, ins.iter().copied());
-                } else {
-                    raw[at] = ins[0];
-                }
-            }
-        }
+        let raw = raw_case(&cases, k, &mut rng);
         let Ok(Some(head)) = ringway::http::parse_request(&raw, &limits) else {
             continue;
         };

@@ -16,28 +16,14 @@
 //!   Compliant reason.
 #![no_main]
 
+#[path = "common/mod.rs"]
+#[allow(dead_code)] // check_parser serves the head targets
+mod common;
+
+use common::{check_span, limits};
 use libfuzzer_sys::fuzz_target;
 use ringway::desync::{classify, tokenize, HeaderMark, Reason, Tier, Verdict};
-use ringway::http::{Header, Limits, Span};
-
-fn limits(flags: u8) -> Limits {
-    if flags & 1 == 1 {
-        Limits {
-            max_line: 48,
-            max_head: 256,
-            max_headers: 4,
-        }
-    } else {
-        Limits::default()
-    }
-}
-
-fn in_head(s: Span, len: usize, what: &str) {
-    assert!(
-        s.start <= s.end && s.end as usize <= len,
-        "{what} {s:?} outside 0..={len}"
-    );
-}
+use ringway::http::{Header, Limits};
 
 fn run(
     msg: &[u8],
@@ -89,11 +75,11 @@ fuzz_target!(|data: &[u8]| {
         (r.target, "target"),
         (r.version, "version"),
     ] {
-        in_head(s, r.len, what);
+        check_span(s, r.len, what);
     }
     for h in &whole_headers {
-        in_head(h.name, r.len, "header name");
-        in_head(h.value, r.len, "header value");
+        check_span(h.name, r.len, "header name");
+        check_span(h.value, r.len, "header value");
     }
     let Some((len, v, marks)) = run(msg, &limits, &mut again) else {
         panic!("tokenize stopped agreeing with itself");
