@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use ringway::admin;
 use ringway::config::Config;
 use ringway::worker::{self, origin, DriverChoice, ServeOptions};
 
@@ -148,8 +149,15 @@ fn serve(path: &std::path::Path, workers: Option<usize>, driver: DriverChoice) -
 }
 
 fn start_and_wait(config: Config, opts: ServeOptions) -> ExitCode {
+    let admin_addr = config.load_balancer.admin;
+    let token = config.load_balancer.admin_token.clone();
+    let style = config.attributes.upstream_error_style;
     match worker::start(config, opts) {
         Ok(server) => {
+            match admin::start(admin_addr, token, style, server.published.clone()) {
+                Ok(bound) => eprintln!("ringway: admin on http://{bound}"),
+                Err(e) => return fail(&format!("cannot listen on {admin_addr} (admin): {e}")),
+            }
             for (i, addr) in server.listeners.iter().enumerate() {
                 eprintln!("ringway: listener {i} on http://{addr}");
             }

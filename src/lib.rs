@@ -13,7 +13,9 @@
 //! - `worker`: the runtime: one monoio runtime per core, accept, the connection state machine,
 //!   the upstream pool; also the built-in origin server.
 //! - `doctor`: host checks for `ringway doctor`.
+//! - `admin`: the admin API (so far `/metrics` and `/health`) and the metrics text.
 
+pub mod admin;
 pub mod balance;
 pub mod config;
 pub mod desync;

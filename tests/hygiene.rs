@@ -198,6 +198,36 @@ fn a_non_compliant_request_is_logged_with_its_classification() {
     assert!(lb.log_text().contains(want), "{}", lb.log_text());
 }
 
+#[test]
+fn non_compliant_requests_are_counted_by_tier_and_reason_on_the_metrics_endpoint() {
+    let (_out, _origin, lb) = send_in_mode("defensive", AMBIGUOUS);
+    let mut second = lb.client();
+    second.send(SEVERE);
+    assert_eq!(second.read_response(false).status, 400);
+    let want = [
+        "ringway_desync_non_compliant_requests_total{tier=\"Ambiguous\",reason=\"DuplicateContentLength\"} 1",
+        "ringway_desync_non_compliant_requests_total{tier=\"Severe\",reason=\"BadHeader\"} 1",
+        "ringway_elb_responses_total{code=\"400\"} 1",
+    ];
+    // Workers publish their counters once a second.
+    let deadline = std::time::Instant::now() + IO_TIMEOUT;
+    let mut text = String::new();
+    while std::time::Instant::now() < deadline {
+        let (status, body) = lb.admin_get("/metrics");
+        assert_eq!(status, 200);
+        text = body;
+        if want.iter().all(|w| text.lines().any(|l| l == *w)) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    for w in want {
+        assert!(text.lines().any(|l| l == w), "{w} missing from:\n{text}");
+    }
+    assert_eq!(lb.admin_get("/nope").0, 404);
+    assert_eq!(lb.admin_get("/health"), (200, "ok\n".to_string()));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Smuggling: in defensive and strictest mode no second request hidden in a first one ever
 // reaches the target. Each attack is followed by an innocent request on the same connection.

@@ -8,6 +8,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use crate::admin::Published;
 use crate::config::{Algorithm, Config};
 
 use super::conn::serve_client;
@@ -28,6 +29,8 @@ pub struct Server {
     pub listeners: Vec<SocketAddr>,
     /// The driver each worker runs on.
     pub drivers: Vec<Driver>,
+    /// Where each worker publishes its counters, once a second, for the admin API.
+    pub published: Vec<Published>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -70,13 +73,15 @@ pub fn start(config: Config, opts: ServeOptions) -> io::Result<Server> {
     let config = Arc::new(config);
     let (ready_tx, ready_rx) = crossbeam_channel::bounded::<io::Result<Driver>>(workers);
     let mut threads = Vec::new();
+    let published: Vec<Published> = (0..workers).map(|_| Published::default()).collect();
     for (id, socks) in sockets.into_iter().enumerate() {
         let cpu = cpus.get(id % cpus.len().max(1)).copied();
         let config = Arc::clone(&config);
         let ready = ready_tx.clone();
+        let publish = Arc::clone(&published[id]);
         let thread = std::thread::Builder::new()
             .name(format!("ringway-w{id}"))
-            .spawn(move || run_worker(id, cpu, config, socks, opts.driver, ready))?;
+            .spawn(move || run_worker(id, cpu, config, socks, opts.driver, ready, publish))?;
         threads.push(thread);
     }
     let mut drivers = Vec::new();
@@ -90,6 +95,7 @@ pub fn start(config: Config, opts: ServeOptions) -> io::Result<Server> {
     Ok(Server {
         listeners,
         drivers,
+        published,
         threads,
     })
 }
@@ -101,6 +107,7 @@ fn run_worker(
     sockets: Vec<std::net::TcpListener>,
     choice: DriverChoice,
     ready: crossbeam_channel::Sender<io::Result<Driver>>,
+    publish: Published,
 ) {
     if let Some(cpu) = cpu {
         if let Err(e) = pin_to_cpu(cpu) {
@@ -130,6 +137,7 @@ fn run_worker(
         eprintln!("ringway: worker {id}: {driver} on {cpu_text}");
         let _ = ready_inner.send(Ok(driver));
         let worker = Rc::new(Worker::new(id, config, ports));
+        monoio::spawn(publish_loop(Rc::clone(&worker), publish));
         let mut accepts = Vec::new();
         for (index, listener) in listeners.into_iter().enumerate() {
             accepts.push(monoio::spawn(accept_loop(
@@ -147,6 +155,18 @@ fn run_worker(
             e.kind(),
             format!("worker {id}: cannot start the runtime: {e}"),
         )));
+    }
+}
+
+/// Copies the worker's counters to where the admin API reads them, once a second: one lock a
+/// second, never one on the request path.
+async fn publish_loop(worker: Rc<Worker>, publish: Published) {
+    loop {
+        let snapshot = worker.stats.snapshot();
+        if let Ok(mut slot) = publish.lock() {
+            *slot = snapshot;
+        }
+        monoio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
 

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::admin::Snapshot;
 use crate::balance::{RoundRobin, Router};
 use crate::config::Config;
 use crate::desync::{Action, HeaderMark, Reason, Verdict};
@@ -81,6 +82,17 @@ impl Stats {
     pub fn count_response(&self, status: u16) {
         let class = usize::from(status / 100).min(5);
         bump(&self.responses_by_class[class]);
+    }
+
+    /// The counters as the control plane sees them (`admin::Snapshot`).
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            new_connections: self.new_connections.get(),
+            active_connections: self.active_connections.get(),
+            requests: self.requests.get(),
+            errors_by_cause: std::array::from_fn(|i| self.errors_by_cause[i].get()),
+            desync_by_reason: std::array::from_fn(|i| self.desync_by_reason.0[i].get()),
+        }
     }
 
     pub fn count_desync(&self, reason: Reason) {

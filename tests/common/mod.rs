@@ -77,6 +77,23 @@ impl Balancer {
         Client::connect(self.addr)
     }
 
+    /// The admin API's address, from the start-up log.
+    pub fn admin_addr(&self) -> SocketAddr {
+        let log = self.log_text();
+        let addr = log
+            .lines()
+            .find_map(|l| l.strip_prefix("ringway: admin on http://"))
+            .expect("the admin address in the log");
+        addr.parse().unwrap()
+    }
+
+    /// `GET path` on the admin API: the status and the body.
+    pub fn admin_get(&self, path: &str) -> (u16, String) {
+        let mut client = Client::connect(self.admin_addr());
+        let r = client.request(&format!("GET {path} HTTP/1.1\r\nHost: admin\r\n\r\n"));
+        (r.status, r.body_text())
+    }
+
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }

@@ -1,0 +1,198 @@
+//! Counters as the control plane sees them, and their Prometheus text (exposition format
+//! 0.0.4). Pure: no I/O, no clock.
+
+use std::fmt::Write;
+
+use crate::config::ErrorStyle;
+use crate::desync::Reason;
+use crate::error::{Cause, Side};
+
+/// One worker's counters at the moment it published them. Indexed like `Cause::ALL` and
+/// `Reason::ALL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub new_connections: u64,
+    pub active_connections: u64,
+    pub requests: u64,
+    pub errors_by_cause: [u64; Cause::ALL.len()],
+    pub desync_by_reason: [u64; Reason::ALL.len()],
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Snapshot {
+            new_connections: 0,
+            active_connections: 0,
+            requests: 0,
+            errors_by_cause: [0; Cause::ALL.len()],
+            desync_by_reason: [0; Reason::ALL.len()],
+        }
+    }
+}
+
+impl Snapshot {
+    fn add(&mut self, other: &Snapshot) {
+        self.new_connections += other.new_connections;
+        self.active_connections += other.active_connections;
+        self.requests += other.requests;
+        for (a, b) in self.errors_by_cause.iter_mut().zip(&other.errors_by_cause) {
+            *a += b;
+        }
+        for (a, b) in self
+            .desync_by_reason
+            .iter_mut()
+            .zip(&other.desync_by_reason)
+        {
+            *a += b;
+        }
+    }
+}
+
+/// The Prometheus text of the workers' counters summed. Series with a zero count are left
+/// out, except the unlabelled ones. `style` gives the status each cause was answered with.
+pub fn render_metrics(workers: &[Snapshot], style: ErrorStyle) -> String {
+    let mut sum = Snapshot::default();
+    for w in workers {
+        sum.add(w);
+    }
+    let mut out = String::with_capacity(2048);
+    family(
+        &mut out,
+        "ringway_active_connections",
+        "gauge",
+        "Client connections open now.",
+    );
+    let _ = writeln!(out, "ringway_active_connections {}", sum.active_connections);
+    family(
+        &mut out,
+        "ringway_new_connections_total",
+        "counter",
+        "Client connections accepted.",
+    );
+    let _ = writeln!(out, "ringway_new_connections_total {}", sum.new_connections);
+    family(
+        &mut out,
+        "ringway_desync_non_compliant_requests_total",
+        "counter",
+        "Requests classified other than Compliant (ALB's DesyncMitigationMode_NonCompliant_Request_Count).",
+    );
+    for (reason, &n) in Reason::ALL.iter().zip(&sum.desync_by_reason) {
+        if n > 0 {
+            let _ = writeln!(
+                out,
+                "ringway_desync_non_compliant_requests_total{{tier=\"{}\",reason=\"{}\"}} {n}",
+                reason.tier().name(),
+                reason.name()
+            );
+        }
+    }
+    family(
+        &mut out,
+        "ringway_upstream_errors_total",
+        "counter",
+        "Requests answered by ringway because a target failed, by cause.",
+    );
+    for (cause, &n) in Cause::ALL.iter().zip(&sum.errors_by_cause) {
+        if n > 0 && cause.side() == Side::Target {
+            let _ = writeln!(
+                out,
+                "ringway_upstream_errors_total{{cause=\"{}\"}} {n}",
+                cause.name()
+            );
+        }
+    }
+    family(
+        &mut out,
+        "ringway_elb_responses_total",
+        "counter",
+        "Responses ringway generated itself, by status code.",
+    );
+    let mut by_code: Vec<(u16, u64)> = Vec::new();
+    for (cause, &n) in Cause::ALL.iter().zip(&sum.errors_by_cause) {
+        let code = cause.status(style);
+        match by_code.iter_mut().find(|(c, _)| *c == code) {
+            Some((_, total)) => *total += n,
+            None => by_code.push((code, n)),
+        }
+    }
+    by_code.sort_unstable();
+    for (code, n) in by_code.into_iter().filter(|&(_, n)| n > 0) {
+        let _ = writeln!(out, "ringway_elb_responses_total{{code=\"{code}\"}} {n}");
+    }
+    out
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index<T: PartialEq>(all: &[T], x: T) -> usize {
+        all.iter().position(|y| *y == x).unwrap()
+    }
+
+    #[test]
+    fn workers_are_summed_and_each_reason_carries_its_tier() {
+        let mut a = Snapshot {
+            new_connections: 3,
+            active_connections: 1,
+            ..Snapshot::default()
+        };
+        a.desync_by_reason[index(&Reason::ALL, Reason::DuplicateContentLength)] = 2;
+        let mut b = a.clone();
+        b.desync_by_reason[index(&Reason::ALL, Reason::MissingHost)] = 5;
+        let text = render_metrics(&[a, b], ErrorStyle::Standard);
+        assert!(
+            text.contains("\nringway_new_connections_total 6\n"),
+            "{text}"
+        );
+        assert!(text.contains("\nringway_active_connections 2\n"));
+        assert!(text.contains(
+            "\nringway_desync_non_compliant_requests_total{tier=\"Ambiguous\",reason=\"DuplicateContentLength\"} 4\n"
+        ));
+        assert!(text.contains(
+            "\nringway_desync_non_compliant_requests_total{tier=\"Severe\",reason=\"MissingHost\"} 5\n"
+        ));
+        assert!(
+            !text.contains("reason=\"BadUri\""),
+            "zero series are left out"
+        );
+    }
+
+    #[test]
+    fn generated_responses_are_counted_by_the_status_of_the_style() {
+        let mut s = Snapshot::default();
+        s.errors_by_cause[index(&Cause::ALL, Cause::ConnectRefused)] = 2;
+        s.errors_by_cause[index(&Cause::ALL, Cause::InvalidResponse)] = 1;
+        s.errors_by_cause[index(&Cause::ALL, Cause::DesyncBlocked)] = 7;
+        let standard = render_metrics(std::slice::from_ref(&s), ErrorStyle::Standard);
+        assert!(standard.contains("\nringway_elb_responses_total{code=\"502\"} 3\n"));
+        assert!(standard.contains("\nringway_elb_responses_total{code=\"400\"} 7\n"));
+        assert!(standard.contains("\nringway_upstream_errors_total{cause=\"connect-refused\"} 2\n"));
+        assert!(
+            !standard.contains("cause=\"desync-blocked\""),
+            "client causes are not upstream"
+        );
+        let cloudflare = render_metrics(&[s], ErrorStyle::Cloudflare);
+        assert!(cloudflare.contains("\nringway_elb_responses_total{code=\"521\"} 2\n"));
+        assert!(cloudflare.contains("\nringway_elb_responses_total{code=\"520\"} 1\n"));
+    }
+
+    #[test]
+    fn every_line_is_a_comment_or_a_sample() {
+        let mut s = Snapshot::default();
+        s.desync_by_reason.iter_mut().for_each(|n| *n = 1);
+        s.errors_by_cause.iter_mut().for_each(|n| *n = 1);
+        for line in render_metrics(&[s], ErrorStyle::Standard).lines() {
+            let ok = line.starts_with("# HELP ringway_")
+                || line.starts_with("# TYPE ringway_")
+                || (line.starts_with("ringway_")
+                    && line.rsplit(' ').next().unwrap().parse::<u64>().is_ok());
+            assert!(ok, "{line}");
+        }
+    }
+}
