@@ -498,6 +498,45 @@ fn invalid_or_empty_response_gives_502_or_520(driver: &str) {
     }
 }
 
+fn a_head_trickling_in_gets_408_at_the_header_timeout(driver: &str) {
+    // Slowloris: one byte every 300 ms keeps every read short, but the whole head must arrive
+    // within client_header_timeout (1 s here) of its first bytes.
+    let origin = Origin::echo();
+    let lb = Balancer::start(
+        driver,
+        &config(&[origin.addr], "\"client_header_timeout.seconds\" = 1", ""),
+    );
+    let mut slow = lb.client();
+    let mut writer = slow.stream.try_clone().unwrap();
+    let started = Instant::now();
+    writer.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+    // The answer is read on its own thread as soon as it comes, so a trickled byte that
+    // arrives after the balancer closed cannot reset the connection before it is read.
+    let reader = std::thread::spawn(move || {
+        let status = slow.try_read_response(false).map(|r| r.status);
+        (status, started.elapsed(), slow.is_closed_by_peer())
+    });
+    for byte in b"Host: a\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa" {
+        std::thread::sleep(Duration::from_millis(300));
+        if reader.is_finished() || writer.write_all(&[*byte]).is_err() {
+            break;
+        }
+    }
+    let (status, elapsed, closed) = reader.join().unwrap();
+    assert_eq!(status, Some(408), "after {elapsed:?}");
+    assert!(elapsed >= Duration::from_millis(900), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+    assert!(closed);
+    // A normal client is served meanwhile and after.
+    assert_eq!(
+        lb.client()
+            .request("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            .status,
+        200
+    );
+    assert!(origin.received().iter().all(|r| !r.head.contains("X-Slow")));
+}
+
 fn silent_target_gives_504_or_524_after_the_idle_timeout(driver: &str) {
     let origin = Origin::start(|_| Reply::Silent);
     for (style, status) in [("standard", 504), ("cloudflare", 524)] {
@@ -620,6 +659,7 @@ on_both_drivers!(
     invalid_or_empty_response_gives_502_or_520,
     a_connect_that_times_out_gives_504_or_522,
     silent_target_gives_504_or_524_after_the_idle_timeout,
+    a_head_trickling_in_gets_408_at_the_header_timeout,
     empty_target_group_gives_503,
     http10_clients_keep_alive_only_when_asked,
     hop_by_hop_headers_are_not_forwarded,

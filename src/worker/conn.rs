@@ -81,6 +81,11 @@ async fn read_head(
     client: &mut TcpStream,
     rbuf: &mut Vec<u8>,
 ) -> Result<ReadHead, Option<Cause>> {
+    let attrs = &w.config.attributes;
+    // Set when a head is first seen incomplete: the whole head must arrive within
+    // client_header_timeout of that, however slowly its bytes trickle (slowloris). A head that
+    // arrives in one read never reads the clock here.
+    let mut deadline: Option<Instant> = None;
     loop {
         if !rbuf.is_empty() {
             match parse_head(w, rbuf) {
@@ -89,11 +94,14 @@ async fn read_head(
                 Err(e) => return Err(Some(parse_cause(e))),
             }
         }
-        let attrs = &w.config.attributes;
         let limit = if rbuf.is_empty() {
             attrs.idle_timeout
         } else {
-            attrs.client_header_timeout
+            let at = *deadline.get_or_insert_with(|| Instant::now() + attrs.client_header_timeout);
+            match at.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => left,
+                _ => return Err(Some(Cause::HeaderTimeout)),
+            }
         };
         let (res, buf) = read_append(client, std::mem::take(rbuf), 2048, limit).await;
         *rbuf = buf;
