@@ -176,6 +176,33 @@ fn forwarded_ambiguous_requests_carry_one_normalised_length() {
 }
 
 #[test]
+fn a_blocked_request_is_answered_and_the_connection_closed_without_a_reset() {
+    // After the 400 the balancer half-closes (the client sees the end of the stream) and keeps
+    // reading what the client still sends for a while (RFC 9112 §9.6): a client that had more
+    // in flight gets no reset, which on a real network can destroy the response before the
+    // client reads it.
+    use std::io::Write;
+    let origin = Origin::echo();
+    let lb = balancer(&origin, &mode_line("defensive"));
+    let mut client = lb.client();
+    client.send(SEVERE);
+    assert_eq!(client.read_response(false).status, 400);
+    assert!(
+        closed_soon(&mut client),
+        "the balancer half-closes after the 400"
+    );
+    let more = vec![b'x'; 16 * 1024];
+    for _ in 0..3 {
+        client
+            .stream
+            .write_all(&more)
+            .expect("bytes the client still sends are drained, not reset");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(origin.connection_count(), 0);
+}
+
+#[test]
 fn an_unframeable_request_is_refused_even_in_monitor_mode() {
     // RFC 9112 §6.3 rule 5: differing lengths leave no body length to forward with.
     let (out, origin, _lb) = send_in_mode(

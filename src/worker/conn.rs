@@ -5,8 +5,9 @@
 
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use monoio::io::AsyncWriteRent;
 use monoio::net::TcpStream;
 
 use crate::error::{synthetic_response, Cause};
@@ -29,10 +30,18 @@ const INITIAL_READ_BUF: usize = 4 * 1024;
 /// A read buffer larger than this is given back once the connection goes idle.
 const IDLE_READ_BUF_MAX: usize = 16 * 1024;
 
+/// Longest a closing connection keeps reading what the client still sends (see `linger`).
+const LINGER: Duration = Duration::from_secs(2);
+/// Most bytes a closing connection reads and discards.
+const LINGER_MAX_BYTES: usize = 1024 * 1024;
+
 /// What happens to the client connection after a request.
 pub enum Next {
     KeepAlive,
+    /// A final response went out: close without losing it (`linger`).
     Close,
+    /// The client left or idled out: nothing to protect, close at once.
+    Gone,
     /// The target switched protocols: bytes now flow both ways through this connection.
     Tunnel(TcpStream),
 }
@@ -50,7 +59,11 @@ pub async fn serve_client(w: Rc<Worker>, listener: usize, mut client: TcpStream,
         rbuf = buf;
         match next {
             Next::KeepAlive => {}
-            Next::Close => break,
+            Next::Close => {
+                linger(&mut client, rbuf).await;
+                break;
+            }
+            Next::Gone => break,
             Next::Tunnel(upstream) => {
                 Box::pin(tunnel(
                     client,
@@ -72,6 +85,30 @@ pub async fn serve_client(w: Rc<Worker>, listener: usize, mut client: TcpStream,
     w.stats
         .active_connections
         .set(w.stats.active_connections.get() - 1);
+}
+
+/// Closes in stages (RFC 9112 §9.6): send FIN, then read and discard what the client still
+/// sends until it closes, `LINGER` passes or `LINGER_MAX_BYTES` were read. Closing at once with
+/// unread bytes makes the kernel answer with a reset, and a reset can destroy the response
+/// (a 400 for a blocked request, say) before the client has read it.
+async fn linger(client: &mut TcpStream, mut buf: Vec<u8>) {
+    if client.shutdown().await.is_err() {
+        return;
+    }
+    let deadline = Instant::now() + LINGER;
+    let mut drained = 0;
+    while drained < LINGER_MAX_BYTES {
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            return;
+        };
+        buf.clear();
+        let (res, b) = read_append(client, buf, 16 * 1024, left).await;
+        buf = b;
+        match res {
+            Ok(n @ 1..) => drained += n,
+            _ => return,
+        }
+    }
 }
 
 /// Reads until `rbuf` holds a whole request head. `Err(Some(cause))` asks for an error response,
@@ -148,7 +185,7 @@ async fn serve_request(
 ) -> (Next, Vec<u8>) {
     let read = match read_head(w, client, &mut rbuf).await {
         Ok(read) => read,
-        Err(None) => return (Next::Close, rbuf),
+        Err(None) => return (Next::Gone, rbuf),
         Err(Some(cause)) => return (reply_error(w, client, cause, true).await, rbuf),
     };
     bump(&w.stats.requests);

@@ -52,12 +52,12 @@ pub async fn relay_response(
         if req.expect_continue && ctx.client_version == Version::Http11 {
             let (res, _) = write_all(client, INTERIM_CONTINUE.to_vec()).await;
             if res.is_err() {
-                return Relayed::Done(Next::Close, rbuf);
+                return Relayed::Done(Next::Gone, rbuf);
             }
         }
         match stream_request_body(w, client, &mut upstream, req, &mut rbuf).await {
             BodyEnd::Complete => {}
-            BodyEnd::ClientGone => return Relayed::Done(Next::Close, rbuf),
+            BodyEnd::ClientGone => return Relayed::Done(Next::Gone, rbuf),
             BodyEnd::ClientError(cause) => {
                 let next = super::conn::reply_error(w, client, cause, true).await;
                 return Relayed::Done(next, rbuf);
@@ -77,7 +77,7 @@ pub async fn relay_response(
                     failed(Cause::InvalidResponse, rbuf)
                 }
                 HeadError::TimedOut => failed(Cause::ResponseTimeout, rbuf),
-                HeadError::ClientGone => Relayed::Done(Next::Close, rbuf),
+                HeadError::ClientGone => Relayed::Done(Next::Gone, rbuf),
             };
         }
     };
@@ -102,7 +102,7 @@ pub async fn relay_response(
         let (res, out) = write_all(client, out).await;
         w.give_buf(out);
         if res.is_err() {
-            return Relayed::Done(Next::Close, rbuf);
+            return Relayed::Done(Next::Gone, rbuf);
         }
         return Relayed::Done(Next::Tunnel(upstream), rbuf);
     }
@@ -148,12 +148,12 @@ pub async fn relay_response(
     w.give_buf(out);
     if res.is_err() {
         w.give_buf(ubuf);
-        return Relayed::Done(Next::Close, rbuf);
+        return Relayed::Done(Next::Gone, rbuf);
     }
     if !body.done {
         match stream_response_body(w, client, &mut upstream, &mut body, ubuf).await {
             Ok(extra) => clean &= !extra,
-            Err(()) => return Relayed::Done(Next::Close, rbuf),
+            Err(()) => return Relayed::Done(Next::Gone, rbuf),
         }
     } else {
         w.give_buf(ubuf);
