@@ -99,7 +99,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(v.reason.tier(), v.tier);
     // Transfer-Encoding on a request line that is not plain HTTP/1.1 (a padded `HTTP/1.0 `,
     // a target with SP) cannot be framed, though the guardian's checks may only say
-    // Acceptable there; `Verdict::action` blocks any unframeable request in every mode.
+    // Acceptable there; the worker refuses any unframeable request in every mode.
     if v.framing.is_err() && v.forward_version == Some(ringway::http::Version::Http11) {
         assert!(v.tier >= Tier::Ambiguous, "unframeable but {:?}", v.reason);
     }

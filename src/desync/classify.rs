@@ -75,7 +75,7 @@ pub struct Verdict {
     /// and once -> Chunked (CL ignored); TE otherwise -> Err; TE in a request not HTTP/1.1
     /// -> Err (§6.1); CL values all valid and equal -> ContentLength(n), or None for 0;
     /// empty, invalid or differing CL -> Err; neither -> None. An Err can never be forwarded,
-    /// whatever the mode (`Verdict::action`).
+    /// whatever the mode (the worker refuses it: `worker::request::vet`).
     pub framing: Result<BodyFraming, FramingError>,
     /// The version to put on the forwarded request line; None when the request line cannot
     /// be forwarded at all (HTTP/0.9, BadVersion, empty or non-token method, target empty or
