@@ -147,6 +147,8 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     // 2. Per header.
     let mut n_te = 0usize;
     let mut n_cl = 0usize;
+    // The first header in the TE or CL list: the TE/CL checks need only the headers from it on.
+    let mut first_listed = headers.len();
     let mut hosts = 0usize;
     let mut first_host = 0usize;
     let mut space_before_colon = false;
@@ -194,6 +196,9 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
         }
         n_te += usize::from(te);
         n_cl += usize::from(cl);
+        if (te || cl) && first_listed == headers.len() {
+            first_listed = i;
+        }
         if is_named(name, b"host") {
             if hosts == 0 {
                 first_host = i;
@@ -227,7 +232,15 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     // 3. TE/CL semantics (SPEC §4.5).
     let mut codings = Codings::default();
     if n_te > 0 || n_cl > 0 {
-        codings = te_cl_semantics(buf, headers, marks, method, version, n_te, &mut st);
+        codings = te_cl_semantics(
+            buf,
+            &headers[first_listed..],
+            &mut marks[first_listed..],
+            method,
+            version,
+            (n_te, n_cl),
+            &mut st,
+        );
     }
 
     // 4. Method: a token, and not empty (SPEC §6: the guardian lets an empty one through).
@@ -268,7 +281,7 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
         st.upgrade(Reason::WhitespaceBeforeColon);
     }
     let content_length = if n_cl > 0 {
-        content_length(buf, headers, marks)
+        content_length(buf, &headers[first_listed..], &marks[first_listed..])
     } else {
         Ok(None)
     };

@@ -1,7 +1,7 @@
 //! The request-target's form and the Host value (RFC 9112 §3.2, RFC 3986 §3.2.2-3.2.3), the
 //! checks the guardian leaves out (SPEC §6).
 
-use super::chars::{all, is, REG_NAME, REG_PLAIN};
+use super::chars::{all, all_host_name, is, REG_NAME, REG_PLAIN};
 use crate::http::{split_target, Target, TargetForm};
 
 /// The form of a request-target (RFC 9112 §3.2), with the authority when it has one.
@@ -56,8 +56,12 @@ pub(super) fn form<'a>(method: &[u8], target: &'a [u8]) -> Form<'a> {
 /// `uri-host [":" port]` (RFC 3986 §3.2.2-3.2.3): a non-empty reg-name (IPv4 is a reg-name
 /// by syntax), or `[IPv6]` / `[vFuture]`; a port of digits up to 65535. With `need_port`
 /// the port must be there and non-empty (authority-form).
-#[inline]
+#[inline(always)]
 pub(super) fn host_port(v: &[u8], need_port: bool) -> bool {
+    // The common case, a name without a port, in one wide check.
+    if !need_port && !v.is_empty() && all_host_name(v) {
+        return true;
+    }
     let (host_ok, rest) = if v.first() == Some(&b'[') {
         match v.iter().position(|&b| b == b']') {
             Some(close) => (ip_literal(&v[1..close]), &v[close + 1..]),

@@ -7,13 +7,15 @@ use super::reason::Reason;
 use crate::http::{FramingError, Header};
 
 /// SPEC §4.5, as the guardian does it. Returns the TE list's codings for ringway's framing.
+/// `headers` and `marks` may start at the first listed header; `(n_te, n_cl)` are the lists'
+/// lengths.
 pub(super) fn te_cl_semantics(
     buf: &[u8],
     headers: &[Header],
     marks: &mut [HeaderMark],
     method: &[u8],
     version: &[u8],
-    n_te: usize,
+    (n_te, n_cl): (usize, usize),
     st: &mut State,
 ) -> Codings {
     let raise = |marks: &mut [HeaderMark], te: bool, tier: HeaderTier| {
@@ -28,7 +30,6 @@ pub(super) fn te_cl_semantics(
         raise(marks, false, HeaderTier::Bad);
         return transfer_codings(buf, headers, marks);
     }
-    let n_cl = marks.iter().filter(|m| m.cl).count();
     if version < &b"HTTP/1.0"[..] && n_cl > 0 {
         st.upgrade(Reason::UndefinedContentLengthSemantics);
         raise(marks, false, HeaderTier::NonCompliant);
