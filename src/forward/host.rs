@@ -51,7 +51,7 @@ pub fn write_host(
         out.extend_from_slice(b"Host: ");
         out.extend_from_slice(name);
         out.push(b':');
-        super::push_decimal(out, listener_port);
+        encode::decimal(out, u64::from(listener_port));
         out.extend_from_slice(b"\r\n");
     }
     Ok(())

@@ -37,22 +37,6 @@ fn clean(value: &[u8]) -> bool {
         .all(|&b| b == b'\t' || (b >= b' ' && b != 0x7f))
 }
 
-/// The decimal digits of `n`, without `format!`.
-fn push_decimal(out: &mut Vec<u8>, n: u16) {
-    let mut digits = [0u8; 5];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     /// `out` is whole header lines, each `Name: value\r\n` with a name from `names` and no CR,
@@ -98,15 +82,6 @@ pub(crate) mod tests {
             Some(&b"example.com"[..])
         );
         assert_eq!(super::routing_host(None, &origin), None);
-    }
-
-    #[test]
-    fn push_decimal_writes_every_u16() {
-        for n in [0u16, 1, 9, 10, 99, 100, 12345, u16::MAX] {
-            let mut out = Vec::new();
-            super::push_decimal(&mut out, n);
-            assert_eq!(out, n.to_string().into_bytes());
-        }
     }
 
     #[test]

@@ -14,9 +14,9 @@
 use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
-use super::{clean, push_decimal};
+use super::clean;
 use crate::config::XffMode;
-use crate::http::trim_ows;
+use crate::http::{encode, trim_ows};
 
 /// ALB: "The upper limit for IP addresses is 30."
 pub const MAX_FORWARDED: usize = 30;
@@ -75,7 +75,7 @@ pub fn write_forwarding<'a>(
     }
     // ringway has no TLS listener yet.
     out.extend_from_slice(b"X-Forwarded-Proto: http\r\nX-Forwarded-Port: ");
-    push_decimal(out, listener_port);
+    encode::decimal(out, u64::from(listener_port));
     out.extend_from_slice(b"\r\n");
     Ok(())
 }
@@ -141,7 +141,7 @@ fn push_client(out: &mut Vec<u8>, client: SocketAddr, with_port: bool) {
                 if i > 0 {
                     out.push(b'.');
                 }
-                push_decimal(out, u16::from(octet));
+                encode::decimal(out, u64::from(octet));
             }
         }
         // Writing into a Vec cannot fail; Display for IpAddr allocates nothing.
@@ -154,7 +154,7 @@ fn push_client(out: &mut Vec<u8>, client: SocketAddr, with_port: bool) {
     }
     if with_port {
         out.push(b':');
-        push_decimal(out, client.port());
+        encode::decimal(out, u64::from(client.port()));
     }
 }
 

@@ -125,7 +125,7 @@ pub fn reason_phrase(status: u16) -> &'static [u8] {
 }
 
 /// Appends `n` in decimal.
-fn decimal(out: &mut Vec<u8>, mut n: u64) {
+pub fn decimal(out: &mut Vec<u8>, mut n: u64) {
     // u64::MAX has 20 digits; fill from the right.
     let mut digits = [0u8; 20];
     let mut at = digits.len();
