@@ -140,6 +140,11 @@ impl<T> Wheel<T> {
         self.entry(key).map(|e| e.deadline)
     }
 
+    /// The value of an armed timer; `None` if it has fired or been cancelled.
+    pub fn get_mut(&mut self, key: TimerKey) -> Option<&mut T> {
+        self.entry_mut(key).map(|e| &mut e.value)
+    }
+
     /// A tick to sleep until: no timer fires before it. It may be early (a slot above level 0
     /// comes due at its first tick, a lazily re-armed timer at its old slot); it is never late.
     /// At or before [`now`](Self::now) when a timer is overdue; `None` when the wheel is empty.

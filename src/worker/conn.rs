@@ -4,8 +4,9 @@
 //! through one `STREAM_BUF` at a time.
 
 use std::net::SocketAddr;
+use std::cell::Cell;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use monoio::io::AsyncWriteRent;
 use monoio::net::TcpStream;
@@ -22,6 +23,7 @@ use super::body::BodyTracker;
 use super::io::{read_append, write_all, ReadError};
 use super::relay::{relay_response, Relayed};
 use super::state::{bump, Worker};
+use super::timers::{ticks, Timer};
 use super::tunnel::tunnel;
 use super::upstream::connect;
 
@@ -46,6 +48,41 @@ pub enum Next {
     Tunnel(TcpStream),
 }
 
+/// The client side's clocks: the timer its I/O runs under (idle timeout, header timeout,
+/// linger), and when its keep-alive duration ends.
+pub struct ClientClock {
+    pub timer: Timer,
+    /// `client_keep_alive` as the connection got it when it opened, in ticks.
+    keep_alive: u64,
+    /// The tick the keep-alive duration ends; `u64::MAX` until the first byte arrives.
+    keep_alive_until: Cell<u64>,
+}
+
+impl ClientClock {
+    fn new(w: &Worker) -> Self {
+        let attrs = &w.config.attributes;
+        ClientClock {
+            timer: w.timers.timer(attrs.idle_timeout, attrs.idle_timeout),
+            keep_alive: ticks(attrs.client_keep_alive),
+            keep_alive_until: Cell::new(u64::MAX),
+        }
+    }
+
+    /// Bytes arrived: the keep-alive duration counts from the first of them.
+    fn arrived(&self) {
+        if self.keep_alive_until.get() == u64::MAX {
+            let start = self.timer.now();
+            self.keep_alive_until
+                .set(start.saturating_add(self.keep_alive));
+        }
+    }
+
+    /// True once the keep-alive duration has passed: the next response closes the connection.
+    fn keep_alive_over(&self) -> bool {
+        self.timer.now() >= self.keep_alive_until.get()
+    }
+}
+
 /// Serves one accepted client connection until it closes.
 pub async fn serve_client(w: Rc<Worker>, listener: usize, mut client: TcpStream, peer: SocketAddr) {
     let _ = client.set_nodelay(true);
@@ -53,25 +90,20 @@ pub async fn serve_client(w: Rc<Worker>, listener: usize, mut client: TcpStream,
     w.stats
         .active_connections
         .set(w.stats.active_connections.get() + 1);
+    let clock = ClientClock::new(&w);
     let mut rbuf = Vec::with_capacity(INITIAL_READ_BUF);
     loop {
-        let (next, buf) = serve_request(&w, listener, &mut client, rbuf, peer).await;
+        let (next, buf) = serve_request(&w, listener, &mut client, &clock, rbuf, peer).await;
         rbuf = buf;
         match next {
             Next::KeepAlive => {}
             Next::Close => {
-                linger(&mut client, rbuf).await;
+                linger(&mut client, &clock.timer, rbuf).await;
                 break;
             }
             Next::Gone => break,
             Next::Tunnel(upstream) => {
-                Box::pin(tunnel(
-                    client,
-                    upstream,
-                    rbuf,
-                    w.config.attributes.idle_timeout,
-                ))
-                .await;
+                Box::pin(tunnel(client, upstream, rbuf, &clock.timer)).await;
                 w.stats
                     .active_connections
                     .set(w.stats.active_connections.get() - 1);
@@ -91,18 +123,17 @@ pub async fn serve_client(w: Rc<Worker>, listener: usize, mut client: TcpStream,
 /// sends until it closes, `LINGER` passes or `LINGER_MAX_BYTES` were read. Closing at once with
 /// unread bytes makes the kernel answer with a reset, and a reset can destroy the response
 /// (a 400 for a blocked request, say) before the client has read it.
-async fn linger(client: &mut TcpStream, mut buf: Vec<u8>) {
+async fn linger(client: &mut TcpStream, timer: &Timer, mut buf: Vec<u8>) {
     if client.shutdown().await.is_err() {
         return;
     }
-    let deadline = Instant::now() + LINGER;
+    let deadline = timer.now() + ticks(LINGER);
     let mut drained = 0;
     while drained < LINGER_MAX_BYTES {
-        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-            return;
-        };
+        // Each read touches the timer; the deadline stays where it was.
+        timer.set(deadline);
         buf.clear();
-        let (res, b) = read_append(client, buf, 16 * 1024, left).await;
+        let (res, b) = read_append(client, buf, 16 * 1024, timer).await;
         buf = b;
         match res {
             Ok(n @ 1..) => drained += n,
@@ -116,13 +147,14 @@ async fn linger(client: &mut TcpStream, mut buf: Vec<u8>) {
 async fn read_head(
     w: &Worker,
     client: &mut TcpStream,
+    clock: &ClientClock,
     rbuf: &mut Vec<u8>,
 ) -> Result<ReadHead, Option<Cause>> {
-    let attrs = &w.config.attributes;
+    let timer = &clock.timer;
     // Set when a head is first seen incomplete: the whole head must arrive within
-    // client_header_timeout of that, however slowly its bytes trickle (slowloris). A head that
-    // arrives in one read never reads the clock here.
-    let mut deadline: Option<Instant> = None;
+    // client_header_timeout of that, however slowly its bytes trickle (slowloris). Between
+    // requests the timer stands at the idle timeout from the last transfer.
+    let mut header_deadline: Option<u64> = None;
     loop {
         if !rbuf.is_empty() {
             match parse_head(w, rbuf) {
@@ -130,21 +162,18 @@ async fn read_head(
                 Ok(None) => {}
                 Err(e) => return Err(Some(parse_cause(e))),
             }
-        }
-        let limit = if rbuf.is_empty() {
-            attrs.idle_timeout
-        } else {
-            let at = *deadline.get_or_insert_with(|| Instant::now() + attrs.client_header_timeout);
-            match at.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => left,
-                _ => return Err(Some(Cause::HeaderTimeout)),
+            let at = *header_deadline.get_or_insert_with(|| {
+                timer.now() + ticks(w.config.attributes.client_header_timeout)
+            });
+            if timer.deadline().is_some_and(|d| d > at) {
+                timer.set(at);
             }
-        };
-        let (res, buf) = read_append(client, std::mem::take(rbuf), 2048, limit).await;
+        }
+        let (res, buf) = read_append(client, std::mem::take(rbuf), 2048, timer).await;
         *rbuf = buf;
         match res {
             Ok(0) | Err(ReadError::Io) => return Err(None),
-            Ok(_) => {}
+            Ok(_) => clock.arrived(),
             Err(ReadError::TimedOut) if rbuf.is_empty() => return Err(None),
             Err(ReadError::TimedOut) => return Err(Some(Cause::HeaderTimeout)),
         }
@@ -161,13 +190,22 @@ fn parse_cause(e: ParseError) -> Cause {
 }
 
 /// Answers the client with the synthetic response for `cause`.
-pub async fn reply_error(w: &Worker, client: &mut TcpStream, cause: Cause, close: bool) -> Next {
+pub async fn reply_error(
+    w: &Worker,
+    client: &mut TcpStream,
+    timer: &Timer,
+    cause: Cause,
+    close: bool,
+) -> Next {
     w.stats.count_error(cause);
     let style = w.config.attributes.upstream_error_style;
     w.stats.count_response(cause.status(style));
     let mut out = Vec::with_capacity(256);
     synthetic_response(&mut out, cause, style, close);
-    let (res, _) = write_all(client, out).await;
+    // The client may have waited longer than the idle timeout for this answer (a target
+    // that never answered): its own deadline starts again now.
+    timer.touch();
+    let (res, _) = write_all(client, out, timer).await;
     if close || res.is_err() {
         Next::Close
     } else {
@@ -180,13 +218,15 @@ async fn serve_request(
     w: &Worker,
     listener: usize,
     client: &mut TcpStream,
+    clock: &ClientClock,
     mut rbuf: Vec<u8>,
     peer: SocketAddr,
 ) -> (Next, Vec<u8>) {
-    let read = match read_head(w, client, &mut rbuf).await {
+    let ct = &clock.timer;
+    let read = match read_head(w, client, clock, &mut rbuf).await {
         Ok(read) => read,
         Err(None) => return (Next::Gone, rbuf),
-        Err(Some(cause)) => return (reply_error(w, client, cause, true).await, rbuf),
+        Err(Some(cause)) => return (reply_error(w, client, ct, cause, true).await, rbuf),
     };
     bump(&w.stats.requests);
     // Blocked, unframeable and unwritable requests get 400 and the connection closes
@@ -197,14 +237,16 @@ async fn serve_request(
         close_after,
     } = match vet(w, &rbuf, read, peer) {
         Ok(v) => v,
-        Err(cause) => return (reply_error(w, client, cause, true).await, rbuf),
+        Err(cause) => return (reply_error(w, client, ct, cause, true).await, rbuf),
     };
     if head.method == Method::Connect {
         // A reverse proxy has no authority to tunnel to; RFC 9110 §9.3.6 leaves it to us.
-        return (reply_error(w, client, Cause::BadRequest, true).await, rbuf);
+        return (reply_error(w, client, ct, Cause::BadRequest, true).await, rbuf);
     }
     let opts = connection_options(&rbuf, head.version, &head.headers);
+    // Past the keep-alive duration this response is the connection's last (DESIGN.md §4).
     let client_keep_alive = !close_after
+        && !clock.keep_alive_over()
         && match head.version {
             Version::Http11 => !opts.close,
             Version::Http10 => opts.keep_alive && !opts.close,
@@ -226,7 +268,7 @@ async fn serve_request(
         Ok(req) => req,
         Err(cause) => {
             // The body was not read: the connection cannot carry another request.
-            return (reply_error(w, client, cause, true).await, rbuf);
+            return (reply_error(w, client, ct, cause, true).await, rbuf);
         }
     };
     // Everything of the request that is already here moves into the upstream buffer; what is
@@ -235,7 +277,7 @@ async fn serve_request(
         // A malformed chunked body, seen before any byte went to a target: 400, and the
         // connection closes since where the body ends is unknown (RFC 9112 §6.3).
         w.give_buf(std::mem::take(&mut req.out));
-        return (reply_error(w, client, Cause::BadRequest, true).await, rbuf);
+        return (reply_error(w, client, ct, Cause::BadRequest, true).await, rbuf);
     };
     let consumed = head.len + req.body_taken;
     if body_done {
@@ -245,6 +287,7 @@ async fn serve_request(
     }
     let ctx = Exchange {
         w,
+        ct,
         group,
         method: head.method,
         client_version: head.version,
@@ -348,6 +391,8 @@ fn named_by_connection(buf: &[u8], headers: &[Header], name: &[u8]) -> bool {
 #[derive(Clone, Copy)]
 pub struct Exchange<'a> {
     pub w: &'a Worker,
+    /// The client's timer.
+    pub ct: &'a Timer,
     pub group: usize,
     pub method: Method,
     pub client_version: Version,
@@ -376,7 +421,7 @@ async fn forward(
         Err((cause, rbuf)) => {
             // The connection closes when the request body was not consumed.
             let close = req.body_pending() || !ctx.client_keep_alive;
-            (reply_error(w, client, cause, close).await, rbuf)
+            (reply_error(w, client, ctx.ct, cause, close).await, rbuf)
         }
     }
 }
@@ -390,6 +435,7 @@ async fn try_targets(
 ) -> Result<(Next, Vec<u8>), (Cause, Vec<u8>)> {
     let w = ctx.w;
     let group = &w.groups[ctx.group];
+    let idle = w.config.attributes.idle_timeout;
     let Some(first) = group.selector.borrow_mut().pick() else {
         return Err((Cause::NoTarget, rbuf));
     };
@@ -412,12 +458,15 @@ async fn try_targets(
             let pooled = if skip_pool {
                 None
             } else {
-                group.pool.borrow_mut().take(target, Instant::now())
+                group.pool.borrow_mut().take(target, &w.timers)
             };
             let reused = pooled.is_some();
             let upstream = match pooled {
-                Some(s) => s,
-                None => match connect(group.addrs[target]).await {
+                Some(s) => {
+                    s.timer.touch();
+                    s
+                }
+                None => match connect(group.addrs[target], &w.timers, idle).await {
                     Ok(s) => {
                         bump(&w.stats.upstream_connects);
                         s

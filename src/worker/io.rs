@@ -1,12 +1,15 @@
-//! Small I/O helpers over monoio's rent model: reads that append to a `Vec`, reads with a
-//! deadline that cancel the operation and wait for its completion before the buffer is used
-//! again (STYLE.md §8), and writes of a sub-range.
+//! Small I/O helpers over monoio's rent model: reads that append to a `Vec` and writes of a
+//! sub-range, each under a [`Timer`]. When the timer fires, the driver cancels the operation in
+//! flight and the helper waits for its completion before handing the buffer back (STYLE.md
+//! §8); every completed transfer touches the timer (the idle timeout counts from the last byte
+//! either way).
 
 use std::io;
-use std::time::Duration;
 
 use monoio::buf::{IoBuf, IoBufMut};
-use monoio::io::{AsyncWriteRent, AsyncWriteRentExt, CancelableAsyncReadRent, Canceller};
+use monoio::io::{CancelableAsyncReadRent, CancelableAsyncWriteRent};
+
+use super::timers::Timer;
 
 /// Why a read returned nothing useful.
 #[derive(Debug)]
@@ -23,57 +26,69 @@ fn ensure_spare(buf: &mut Vec<u8>, min_spare: usize) {
     }
 }
 
-/// Reads once into the spare capacity of `buf` (after `buf.len()`), waiting at most `limit`.
+/// Reads once into the spare capacity of `buf` (after `buf.len()`) before `timer` fires.
 /// Returns the byte count; 0 means the peer closed. On timeout the read is cancelled and its
 /// completion awaited, so no byte is lost and the kernel no longer holds the buffer.
 pub async fn read_append<S: CancelableAsyncReadRent>(
     stream: &mut S,
     mut buf: Vec<u8>,
     min_spare: usize,
-    limit: Duration,
+    timer: &Timer,
 ) -> (Result<usize, ReadError>, Vec<u8>) {
     ensure_spare(&mut buf, min_spare);
-    let (len, cap) = (buf.len(), buf.capacity());
-    let canceller = Canceller::new();
-    let read = stream.cancelable_read(buf.slice_mut(len..cap), canceller.handle());
-    let mut read = std::pin::pin!(read);
-    let sleep = monoio::time::sleep(limit);
-    let mut timed_out = false;
-    let (res, slice) = monoio::select! {
-        done = &mut read => done,
-        _ = sleep => {
-            timed_out = true;
-            canceller.cancel();
-            read.await
-        }
+    let Some(handle) = timer.cancel_handle() else {
+        return (Err(ReadError::TimedOut), buf);
     };
+    let (len, cap) = (buf.len(), buf.capacity());
+    let (res, slice) = stream
+        .cancelable_read(buf.slice_mut(len..cap), handle)
+        .await;
     let buf = slice.into_inner();
     match res {
-        Ok(n) => (Ok(n), buf),
-        Err(_) if timed_out => (Err(ReadError::TimedOut), buf),
+        Ok(n) => {
+            if n > 0 {
+                timer.touch();
+            }
+            (Ok(n), buf)
+        }
+        Err(_) if timer.expired() => (Err(ReadError::TimedOut), buf),
         Err(_) => (Err(ReadError::Io), buf),
     }
 }
 
-/// Writes all of `buf[range]`, then gives the buffer back.
-pub async fn write_range<S: AsyncWriteRent>(
+/// Writes all of `buf[start..end]` before `timer` fires, then gives the buffer back.
+pub async fn write_range<S: CancelableAsyncWriteRent>(
     stream: &mut S,
-    buf: Vec<u8>,
+    mut buf: Vec<u8>,
     start: usize,
     end: usize,
+    timer: &Timer,
 ) -> (io::Result<()>, Vec<u8>) {
-    if start == end {
-        return (Ok(()), buf);
+    let mut pos = start;
+    while pos < end {
+        let Some(handle) = timer.cancel_handle() else {
+            return (Err(io::ErrorKind::TimedOut.into()), buf);
+        };
+        let (res, slice) = stream.cancelable_write(buf.slice(pos..end), handle).await;
+        buf = slice.into_inner();
+        match res {
+            Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
+            Ok(n) => {
+                pos += n;
+                timer.touch();
+            }
+            Err(e) => return (Err(e), buf),
+        }
     }
-    let (res, slice) = stream.write_all(buf.slice(start..end)).await;
-    (res.map(|_| ()), slice.into_inner())
+    (Ok(()), buf)
 }
 
-/// Writes all of `buf`, then gives it back.
-pub async fn write_all<S: AsyncWriteRent>(
+/// Writes all of `buf` before `timer` fires, then gives it back.
+pub async fn write_all<S: CancelableAsyncWriteRent>(
     stream: &mut S,
     buf: Vec<u8>,
+    timer: &Timer,
 ) -> (io::Result<()>, Vec<u8>) {
     let end = buf.len();
-    write_range(stream, buf, 0, end).await
+    write_range(stream, buf, 0, end, timer).await
 }

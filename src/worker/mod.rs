@@ -11,7 +11,8 @@
 //! - `relay`: one exchange on a target connection: request body, response head and body.
 //! - `upstream`: the per-target keep-alive pool and connecting.
 //! - `tunnel`: bytes both ways after 101 Switching Protocols.
-//! - `io`: reads with deadlines that cancel and await, writes of sub-ranges.
+//! - `timers`: the worker's timing wheel, its driver task, and the `Timer` I/O runs under.
+//! - `io`: reads and writes under a `Timer`: cancelled when it fires, completions awaited.
 //! - `origin`: the built-in origin server of `ringway origin` and `ringway demo`.
 
 mod body;
@@ -24,6 +25,7 @@ mod request;
 mod runtime;
 mod server;
 mod state;
+mod timers;
 mod tunnel;
 mod upstream;
 

@@ -14,6 +14,10 @@ use crate::http::{self, encode, BodyFraming, ChunkedDecoder, Limits, Method, Ver
 use super::io::{read_append, write_all, ReadError};
 use super::listen::bind_group;
 use super::runtime::{allowed_cpus, block_on, pin_to_cpu, DriverChoice};
+use super::timers::{Timer, Timers};
+
+/// An origin connection with no bytes either way for this long is closed.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(300);
 
 #[derive(Debug, Clone)]
 pub struct OriginOptions {
@@ -97,9 +101,12 @@ pub fn run_origin(opts: OriginOptions, on_bound: impl FnOnce(SocketAddr)) -> io:
                                 Ok(l) => l,
                                 Err(e) => return Err::<(), io::Error>(e),
                             };
+                            let timers = Timers::new();
+                            monoio::spawn(timers.clone().drive(|_, _, _| {}));
                             loop {
                                 if let Ok((stream, _)) = listener.accept().await {
-                                    monoio::spawn(serve(stream, Rc::clone(&canned)));
+                                    let timer = timers.timer(IDLE, IDLE);
+                                    monoio::spawn(serve(stream, Rc::clone(&canned), timer));
                                 }
                             }
                         },
@@ -117,12 +124,11 @@ pub fn run_origin(opts: OriginOptions, on_bound: impl FnOnce(SocketAddr)) -> io:
 }
 
 /// Serves one connection: answers each complete request, skipping its body.
-async fn serve(mut stream: TcpStream, canned: Rc<Canned>) {
+async fn serve(mut stream: TcpStream, canned: Rc<Canned>, timer: Timer) {
     let _ = stream.set_nodelay(true);
     let limits = Limits::default();
     let mut rbuf: Vec<u8> = Vec::with_capacity(8 * 1024);
     let mut out: Vec<u8> = Vec::with_capacity(8 * 1024);
-    let idle = std::time::Duration::from_secs(300);
     let mut skip = Skip::None;
     loop {
         // Answer every request that is complete in the buffer, then write once.
@@ -168,14 +174,14 @@ async fn serve(mut stream: TcpStream, canned: Rc<Canned>) {
         }
         rbuf.drain(..pos);
         if !out.is_empty() {
-            let (res, buf) = write_all(&mut stream, std::mem::take(&mut out)).await;
+            let (res, buf) = write_all(&mut stream, std::mem::take(&mut out), &timer).await;
             out = buf;
             out.clear();
             if res.is_err() || close {
                 return;
             }
         }
-        let (res, buf) = read_append(&mut stream, std::mem::take(&mut rbuf), 4096, idle).await;
+        let (res, buf) = read_append(&mut stream, std::mem::take(&mut rbuf), 4096, &timer).await;
         rbuf = buf;
         match res {
             Ok(0) | Err(ReadError::Io) | Err(ReadError::TimedOut) => return,

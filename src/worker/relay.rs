@@ -2,8 +2,6 @@
 //! the client), read the response head, relay the response body, and put the connection back
 //! in the pool when both sides framed their messages so that it can carry another.
 
-use std::time::Instant;
-
 use monoio::net::TcpStream;
 
 use crate::error::Cause;
@@ -13,6 +11,8 @@ use super::body::BodyTracker;
 use super::conn::{copy_end_to_end_headers, Exchange, Next, RequestPlan};
 use super::io::{read_append, write_all, write_range, ReadError};
 use super::state::{Worker, STREAM_BUF};
+use super::timers::Timer;
+use super::upstream::Upstream;
 
 /// How an exchange ended.
 pub enum Relayed {
@@ -30,16 +30,22 @@ const INTERIM_CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 pub async fn relay_response(
     ctx: Exchange<'_>,
     client: &mut TcpStream,
-    mut upstream: TcpStream,
+    mut upstream: Upstream,
     req: &mut RequestPlan,
     mut rbuf: Vec<u8>,
     target: usize,
     may_retry: bool,
 ) -> Relayed {
     let w = ctx.w;
+    let ct = ctx.ct;
     let failed = Relayed::Failed;
 
-    let (res, out) = write_all(&mut upstream, std::mem::take(&mut req.out)).await;
+    let (res, out) = write_all(
+        &mut upstream.stream,
+        std::mem::take(&mut req.out),
+        &upstream.timer,
+    )
+    .await;
     req.out = out;
     if res.is_err() {
         return if may_retry {
@@ -50,16 +56,16 @@ pub async fn relay_response(
     }
     if req.body_pending() {
         if req.expect_continue && ctx.client_version == Version::Http11 {
-            let (res, _) = write_all(client, INTERIM_CONTINUE.to_vec()).await;
+            let (res, _) = write_all(client, INTERIM_CONTINUE.to_vec(), ct).await;
             if res.is_err() {
                 return Relayed::Done(Next::Gone, rbuf);
             }
         }
-        match stream_request_body(w, client, &mut upstream, req, &mut rbuf).await {
+        match stream_request_body(w, client, ct, &mut upstream, req, &mut rbuf).await {
             BodyEnd::Complete => {}
             BodyEnd::ClientGone => return Relayed::Done(Next::Gone, rbuf),
             BodyEnd::ClientError(cause) => {
-                let next = super::conn::reply_error(w, client, cause, true).await;
+                let next = super::conn::reply_error(w, client, ct, cause, true).await;
                 return Relayed::Done(next, rbuf);
             }
             BodyEnd::TargetError => return failed(Cause::InvalidResponse, rbuf),
@@ -82,6 +88,8 @@ pub async fn relay_response(
         }
     };
     w.stats.count_response(head.status);
+    // The client waited for this without a byte either way: its idle time starts now.
+    ct.touch();
 
     if head.status == 101 {
         if !ctx.upgrade {
@@ -99,12 +107,12 @@ pub async fn relay_response(
         );
         out.extend_from_slice(&ubuf[head.len..]);
         w.give_buf(ubuf);
-        let (res, out) = write_all(client, out).await;
+        let (res, out) = write_all(client, out, ct).await;
         w.give_buf(out);
         if res.is_err() {
             return Relayed::Done(Next::Gone, rbuf);
         }
-        return Relayed::Done(Next::Tunnel(upstream), rbuf);
+        return Relayed::Done(Next::Tunnel(upstream.stream), rbuf);
     }
 
     let framing = match http::response_framing(&ubuf, &head, ctx.method) {
@@ -144,14 +152,14 @@ pub async fn relay_response(
     out.extend_from_slice(&avail[..taken]);
     // Bytes after the end of the response mean the target does not frame as we think it does.
     let mut clean = taken == avail.len();
-    let (res, out) = write_all(client, out).await;
+    let (res, out) = write_all(client, out, ct).await;
     w.give_buf(out);
     if res.is_err() {
         w.give_buf(ubuf);
         return Relayed::Done(Next::Gone, rbuf);
     }
     if !body.done {
-        match stream_response_body(w, client, &mut upstream, &mut body, ubuf).await {
+        match stream_response_body(w, client, ct, &mut upstream, &mut body, ubuf).await {
             Ok(extra) => clean &= !extra,
             Err(()) => return Relayed::Done(Next::Gone, rbuf),
         }
@@ -162,7 +170,7 @@ pub async fn relay_response(
         w.groups[ctx.group]
             .pool
             .borrow_mut()
-            .put(target, upstream, Instant::now());
+            .put(target, upstream, &w.timers);
     }
     let next = if client_close {
         Next::Close
@@ -184,15 +192,15 @@ enum BodyEnd {
 async fn stream_request_body(
     w: &Worker,
     client: &mut TcpStream,
-    upstream: &mut TcpStream,
+    ct: &Timer,
+    upstream: &mut Upstream,
     req: &mut RequestPlan,
     rbuf: &mut Vec<u8>,
 ) -> BodyEnd {
     let mut sbuf = w.take_buf();
-    let idle = w.config.attributes.idle_timeout;
     let end = loop {
         sbuf.clear();
-        let (res, buf) = read_append(client, sbuf, STREAM_BUF, idle).await;
+        let (res, buf) = read_append(client, sbuf, STREAM_BUF, ct).await;
         sbuf = buf;
         match res {
             Ok(0) | Err(_) => break BodyEnd::ClientGone,
@@ -201,7 +209,7 @@ async fn stream_request_body(
         let Ok(take) = req.body.feed(&sbuf) else {
             break BodyEnd::ClientError(Cause::BadRequest);
         };
-        let (res, buf) = write_range(upstream, sbuf, 0, take).await;
+        let (res, buf) = write_range(&mut upstream.stream, sbuf, 0, take, &upstream.timer).await;
         sbuf = buf;
         if res.is_err() {
             break BodyEnd::TargetError;
@@ -229,10 +237,9 @@ async fn read_response_head(
     w: &Worker,
     ctx: Exchange<'_>,
     client: &mut TcpStream,
-    upstream: &mut TcpStream,
+    upstream: &mut Upstream,
     ubuf: &mut Vec<u8>,
 ) -> Result<ResponseHead, HeadError> {
-    let idle = w.config.attributes.idle_timeout;
     let mut received_any = false;
     loop {
         if !ubuf.is_empty() {
@@ -240,7 +247,8 @@ async fn read_response_head(
                 Ok(Some(head)) if (100..200).contains(&head.status) && head.status != 101 => {
                     if head.status != 100 && ctx.client_version == Version::Http11 {
                         let interim = ubuf[..head.len].to_vec();
-                        if write_all(client, interim).await.0.is_err() {
+                        ctx.ct.touch();
+                        if write_all(client, interim, ctx.ct).await.0.is_err() {
                             return Err(HeadError::ClientGone);
                         }
                     }
@@ -252,7 +260,13 @@ async fn read_response_head(
                 Err(_) => return Err(HeadError::Invalid),
             }
         }
-        let (res, buf) = read_append(upstream, std::mem::take(ubuf), 4096, idle).await;
+        let (res, buf) = read_append(
+            &mut upstream.stream,
+            std::mem::take(ubuf),
+            4096,
+            &upstream.timer,
+        )
+        .await;
         *ubuf = buf;
         match res {
             Ok(0) | Err(ReadError::Io) if !received_any => return Err(HeadError::NothingReceived),
@@ -268,14 +282,14 @@ async fn read_response_head(
 async fn stream_response_body(
     w: &Worker,
     client: &mut TcpStream,
-    upstream: &mut TcpStream,
+    ct: &Timer,
+    upstream: &mut Upstream,
     body: &mut BodyTracker,
     mut ubuf: Vec<u8>,
 ) -> Result<bool, ()> {
-    let idle = w.config.attributes.idle_timeout;
     let result = loop {
         ubuf.clear();
-        let (res, buf) = read_append(upstream, ubuf, STREAM_BUF, idle).await;
+        let (res, buf) = read_append(&mut upstream.stream, ubuf, STREAM_BUF, &upstream.timer).await;
         ubuf = buf;
         match res {
             Ok(0) if body.framing == BodyFraming::CloseDelimited => break Ok(false),
@@ -287,7 +301,7 @@ async fn stream_response_body(
         let Ok(take) = body.feed(&ubuf) else {
             break Err(());
         };
-        let (res, buf) = write_range(client, ubuf, 0, take).await;
+        let (res, buf) = write_range(client, ubuf, 0, take, ct).await;
         ubuf = buf;
         if res.is_err() {
             break Err(());

@@ -138,6 +138,10 @@ fn run_worker(
         let _ = ready_inner.send(Ok(driver));
         let worker = Rc::new(Worker::new(id, config, ports));
         monoio::spawn(publish_loop(Rc::clone(&worker), publish));
+        let expiring = Rc::clone(&worker);
+        monoio::spawn(worker.timers.clone().drive(move |group, target, key| {
+            expiring.groups[group].pool.borrow_mut().expire(target, key);
+        }));
         let mut accepts = Vec::new();
         for (index, listener) in listeners.into_iter().enumerate() {
             accepts.push(monoio::spawn(accept_loop(

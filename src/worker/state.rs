@@ -14,6 +14,7 @@ use crate::desync::{Action, HeaderMark, Reason, Verdict};
 use crate::error::Cause;
 use crate::http::Limits;
 
+use super::timers::Timers;
 use super::upstream::Pool;
 
 /// Bytes of a streaming buffer: one read or write of a body moves at most this much.
@@ -33,6 +34,8 @@ pub struct Worker {
     pub ports: Vec<u16>,
     pub groups: Vec<GroupState>,
     pub stats: Stats,
+    /// Every deadline of the worker's connections.
+    pub timers: Timers,
     /// The classifier's verdict on each header of the request being vetted; reused.
     pub marks: RefCell<Vec<HeaderMark>>,
     free_bufs: RefCell<Vec<Vec<u8>>>,
@@ -119,10 +122,12 @@ impl Worker {
         let groups = config
             .target_groups
             .iter()
-            .map(|g| GroupState {
+            .enumerate()
+            .map(|(i, g)| GroupState {
                 addrs: g.targets.iter().map(|t| t.address).collect(),
                 selector: RefCell::new(RoundRobin::new(&g.targets)),
                 pool: RefCell::new(Pool::new(
+                    i,
                     g.targets.len(),
                     g.pool_max_idle_per_target,
                     g.pool_idle_timeout,
@@ -137,6 +142,7 @@ impl Worker {
             ports,
             groups,
             stats: Stats::default(),
+            timers: Timers::new(),
             marks: RefCell::new(Vec::new()),
             free_bufs: RefCell::new(Vec::new()),
             desync_log: Cell::new(LogWindow {

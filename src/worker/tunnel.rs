@@ -3,54 +3,47 @@
 //! finishes sending still receives the rest. The tunnel closes when no byte has moved either way
 //! for the idle timeout.
 
-use std::cell::Cell;
-use std::time::{Duration, Instant};
-
 use monoio::io::{AsyncWriteRent, OwnedReadHalf, OwnedWriteHalf, Splitable};
 use monoio::net::TcpStream;
 
 use super::io::{read_append, write_all, ReadError};
+use super::timers::Timer;
 
+/// Both directions run under the client's timer: a byte either way touches it, and when it
+/// fires the reads in flight on both sides are cancelled.
 pub async fn tunnel(
     client: TcpStream,
     mut upstream: TcpStream,
     client_pending: Vec<u8>,
-    idle: Duration,
+    timer: &Timer,
 ) {
-    if !client_pending.is_empty() && write_all(&mut upstream, client_pending).await.0.is_err() {
+    if !client_pending.is_empty()
+        && write_all(&mut upstream, client_pending, timer)
+            .await
+            .0
+            .is_err()
+    {
         return;
     }
-    let last_activity = Cell::new(Instant::now());
     let (client_r, client_w) = client.into_split();
     let (upstream_r, upstream_w) = upstream.into_split();
     monoio::join!(
-        pump(client_r, upstream_w, &last_activity, idle),
-        pump(upstream_r, client_w, &last_activity, idle)
+        pump(client_r, upstream_w, timer),
+        pump(upstream_r, client_w, timer)
     );
 }
 
-async fn pump(
-    mut from: OwnedReadHalf<TcpStream>,
-    mut to: OwnedWriteHalf<TcpStream>,
-    last_activity: &Cell<Instant>,
-    idle: Duration,
-) {
+async fn pump(mut from: OwnedReadHalf<TcpStream>, mut to: OwnedWriteHalf<TcpStream>, timer: &Timer) {
     let mut buf = Vec::with_capacity(16 * 1024);
     loop {
         buf.clear();
-        let (res, b) = read_append(&mut from, buf, 16 * 1024, idle).await;
+        let (res, b) = read_append(&mut from, buf, 16 * 1024, timer).await;
         buf = b;
         match res {
-            Ok(0) | Err(ReadError::Io) => break,
-            Err(ReadError::TimedOut) => {
-                if last_activity.get().elapsed() >= idle {
-                    break;
-                }
-                continue;
-            }
-            Ok(_) => last_activity.set(Instant::now()),
+            Ok(0) | Err(ReadError::Io) | Err(ReadError::TimedOut) => break,
+            Ok(_) => {}
         }
-        let (res, b) = write_all(&mut to, buf).await;
+        let (res, b) = write_all(&mut to, buf, timer).await;
         buf = b;
         if res.is_err() {
             break;

@@ -3,74 +3,102 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use monoio::net::TcpStream;
 
 use crate::error::Cause;
+use crate::timer::TimerKey;
+
+use super::timers::{Timer, Timers};
 
 /// DESIGN.md §4: connecting to a target gives up after 10 s (504, 522).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-struct Idle {
-    stream: TcpStream,
-    since: Instant,
+/// A connection to a target and the deadline its I/O runs under.
+pub struct Upstream {
+    pub stream: TcpStream,
+    pub timer: Timer,
 }
 
-/// Idle keep-alive connections of one target group, per target, newest last. A connection idle
-/// longer than `idle_timeout` is closed instead of reused: the target's own keep-alive timer is
-/// then likely to fire first, and reusing it would race the target's close.
+struct Idle {
+    conn: Upstream,
+    /// The wheel entry that closes the connection when it has idled in the pool too long.
+    expiry: TimerKey,
+}
+
+/// Idle keep-alive connections of one target group, per target, newest last. A connection is
+/// closed once it has idled `idle_timeout` in the pool: the target's own keep-alive timer is
+/// then likely to fire soon, and reusing the connection would race the target's close.
 pub struct Pool {
+    group: usize,
     idle: Vec<Vec<Idle>>,
     max_idle: usize,
     idle_timeout: Duration,
 }
 
 impl Pool {
-    pub fn new(targets: usize, max_idle: usize, idle_timeout: Duration) -> Self {
+    pub fn new(group: usize, targets: usize, max_idle: usize, idle_timeout: Duration) -> Self {
         Pool {
+            group,
             idle: (0..targets).map(|_| Vec::new()).collect(),
             max_idle,
             idle_timeout,
         }
     }
 
-    /// The newest idle connection to `target` that has not idled out.
-    pub fn take(&mut self, target: usize, now: Instant) -> Option<TcpStream> {
-        let list = self.idle.get_mut(target)?;
-        let newest = list.pop()?;
-        if now.saturating_duration_since(newest.since) < self.idle_timeout {
-            return Some(newest.stream);
-        }
-        // The newest idled out, so every older one has too.
-        list.clear();
-        None
+    /// The newest idle connection to `target`.
+    pub fn take(&mut self, target: usize, timers: &Timers) -> Option<Upstream> {
+        let newest = self.idle.get_mut(target)?.pop()?;
+        timers.cancel(newest.expiry);
+        Some(newest.conn)
     }
 
-    pub fn put(&mut self, target: usize, stream: TcpStream, now: Instant) {
+    pub fn put(&mut self, target: usize, conn: Upstream, timers: &Timers) {
         let Some(list) = self.idle.get_mut(target) else {
             return;
         };
+        if self.max_idle == 0 || self.idle_timeout.is_zero() {
+            return;
+        }
         if list.len() >= self.max_idle {
             // Keep the newest: drop the oldest, which is the likeliest to be closed by the target.
-            if self.max_idle == 0 {
-                return;
-            }
-            list.remove(0);
+            timers.cancel(list.remove(0).expiry);
         }
-        list.push(Idle { stream, since: now });
+        let expiry = timers.pool_expiry(self.idle_timeout, self.group, target);
+        list.push(Idle { conn, expiry });
+    }
+
+    /// Closes the pooled connection whose expiry entry `key` fired.
+    pub fn expire(&mut self, target: usize, key: TimerKey) {
+        if let Some(list) = self.idle.get_mut(target) {
+            if let Some(i) = list.iter().position(|idle| idle.expiry == key) {
+                list.remove(i);
+            }
+        }
+    }
+
+    /// Pooled connections, all targets together.
+    pub fn len(&self) -> usize {
+        self.idle.iter().map(Vec::len).sum()
     }
 }
 
-/// Connects to `addr`, giving up after `CONNECT_TIMEOUT`.
-pub async fn connect(addr: SocketAddr) -> Result<TcpStream, Cause> {
-    match monoio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect_addr(addr)).await {
-        Ok(Ok(stream)) => {
+/// Connects to `addr`, giving up after `CONNECT_TIMEOUT`. The connection's timer then counts
+/// `idle` from each transfer.
+pub async fn connect(addr: SocketAddr, timers: &Timers, idle: Duration) -> Result<Upstream, Cause> {
+    let timer = timers.timer(CONNECT_TIMEOUT, idle);
+    let connected = monoio::select! {
+        r = TcpStream::connect_addr(addr) => r,
+        _ = timer.fired() => return Err(Cause::ConnectTimeout),
+    };
+    match connected {
+        Ok(stream) => {
             let _ = stream.set_nodelay(true);
-            Ok(stream)
+            timer.touch();
+            Ok(Upstream { stream, timer })
         }
-        Ok(Err(e)) => Err(connect_cause(&e)),
-        Err(_elapsed) => Err(Cause::ConnectTimeout),
+        Err(e) => Err(connect_cause(&e)),
     }
 }
 
