@@ -13,6 +13,8 @@ use crate::error::{Cause, Side};
 pub struct Snapshot {
     pub new_connections: u64,
     pub active_connections: u64,
+    /// Deadlines armed in the worker's timing wheel (connections' timers, pooled connections).
+    pub timers: u64,
     pub requests: u64,
     pub errors_by_cause: [u64; Cause::ALL.len()],
     pub desync_by_reason: [u64; Reason::ALL.len()],
@@ -23,6 +25,7 @@ impl Default for Snapshot {
         Snapshot {
             new_connections: 0,
             active_connections: 0,
+            timers: 0,
             requests: 0,
             errors_by_cause: [0; Cause::ALL.len()],
             desync_by_reason: [0; Reason::ALL.len()],
@@ -34,6 +37,7 @@ impl Snapshot {
     fn add(&mut self, other: &Snapshot) {
         self.new_connections += other.new_connections;
         self.active_connections += other.active_connections;
+        self.timers += other.timers;
         self.requests += other.requests;
         for (a, b) in self.errors_by_cause.iter_mut().zip(&other.errors_by_cause) {
             *a += b;
@@ -63,6 +67,13 @@ pub fn render_metrics(workers: &[Snapshot], style: ErrorStyle) -> String {
         "Client connections open now.",
     );
     let _ = writeln!(out, "ringway_active_connections {}", sum.active_connections);
+    family(
+        &mut out,
+        "ringway_timers",
+        "gauge",
+        "Deadlines armed in the workers' timing wheels.",
+    );
+    let _ = writeln!(out, "ringway_timers {}", sum.timers);
     family(
         &mut out,
         "ringway_new_connections_total",
@@ -140,6 +151,7 @@ mod tests {
         let mut a = Snapshot {
             new_connections: 3,
             active_connections: 1,
+            timers: 4,
             ..Snapshot::default()
         };
         a.desync_by_reason[index(&Reason::ALL, Reason::DuplicateContentLength)] = 2;
@@ -151,6 +163,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("\nringway_active_connections 2\n"));
+        assert!(text.contains("\nringway_timers 8\n"));
         assert!(text.contains(
             "\nringway_desync_non_compliant_requests_total{tier=\"Ambiguous\",reason=\"DuplicateContentLength\"} 4\n"
         ));

@@ -3,8 +3,8 @@
 //! the bytes already buffered. Memory is bounded: a head is at most 64 KiB and bodies move
 //! through one `STREAM_BUF` at a time.
 
-use std::net::SocketAddr;
 use std::cell::Cell;
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -241,7 +241,10 @@ async fn serve_request(
     };
     if head.method == Method::Connect {
         // A reverse proxy has no authority to tunnel to; RFC 9110 §9.3.6 leaves it to us.
-        return (reply_error(w, client, ct, Cause::BadRequest, true).await, rbuf);
+        return (
+            reply_error(w, client, ct, Cause::BadRequest, true).await,
+            rbuf,
+        );
     }
     let opts = connection_options(&rbuf, head.version, &head.headers);
     // Past the keep-alive duration this response is the connection's last (DESIGN.md §4).
@@ -277,7 +280,10 @@ async fn serve_request(
         // A malformed chunked body, seen before any byte went to a target: 400, and the
         // connection closes since where the body ends is unknown (RFC 9112 §6.3).
         w.give_buf(std::mem::take(&mut req.out));
-        return (reply_error(w, client, ct, Cause::BadRequest, true).await, rbuf);
+        return (
+            reply_error(w, client, ct, Cause::BadRequest, true).await,
+            rbuf,
+        );
     };
     let consumed = head.len + req.body_taken;
     if body_done {

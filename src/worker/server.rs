@@ -54,6 +54,7 @@ pub fn start(config: Config, opts: ServeOptions) -> io::Result<Server> {
             );
         }
     }
+    raise_open_files_limit();
     let cpus = allowed_cpus();
     let workers = match opts.workers.unwrap_or(config.load_balancer.workers) {
         0 => cpus.len().max(1),
@@ -166,7 +167,8 @@ fn run_worker(
 /// second, never one on the request path.
 async fn publish_loop(worker: Rc<Worker>, publish: Published) {
     loop {
-        let snapshot = worker.stats.snapshot();
+        let mut snapshot = worker.stats.snapshot();
+        snapshot.timers = worker.timers.len() as u64;
         if let Ok(mut slot) = publish.lock() {
             *slot = snapshot;
         }
@@ -186,5 +188,25 @@ async fn accept_loop(worker: Rc<Worker>, index: usize, listener: monoio::net::Tc
                 monoio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
         }
+    }
+}
+
+/// Every connection holds a descriptor, two when proxied: the soft limit (often 1024) goes up
+/// to the hard one, as HAProxy does, and the log says so. Failure leaves the limit as it was.
+fn raise_open_files_limit() {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `rl` is a valid, writable rlimit for the call's duration.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 || rl.rlim_cur >= rl.rlim_max
+    {
+        return;
+    }
+    let before = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    // SAFETY: `rl` is a valid rlimit; raising the soft limit up to the hard one is permitted.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rl) } == 0 {
+        eprintln!("ringway: open files limit raised from {before} to {}", rl.rlim_max);
     }
 }

@@ -92,6 +92,7 @@ impl Stats {
         Snapshot {
             new_connections: self.new_connections.get(),
             active_connections: self.active_connections.get(),
+            timers: 0,
             requests: self.requests.get(),
             errors_by_cause: std::array::from_fn(|i| self.errors_by_cause[i].get()),
             desync_by_reason: std::array::from_fn(|i| self.desync_by_reason.0[i].get()),

@@ -78,10 +78,6 @@ impl Timers {
         self.0.wheel.borrow().len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// A timer that fires `after` from now; `touch` moves it `idle` past the moment of the
     /// touch.
     pub fn timer(&self, after: Duration, idle: Duration) -> Timer {
@@ -196,7 +192,12 @@ pub struct Timer {
 impl Timer {
     /// True once the deadline has passed (and the driver has seen it).
     pub fn expired(&self) -> bool {
-        self.timers.0.wheel.borrow().deadline(self.key.get()).is_none()
+        self.timers
+            .0
+            .wheel
+            .borrow()
+            .deadline(self.key.get())
+            .is_none()
     }
 
     /// The tick the timer fires at; `None` once it has fired.
@@ -334,7 +335,11 @@ mod tests {
             let (res, _) = read_append(&mut a, Vec::new(), 16, &timer).await;
             assert!(matches!(res, Err(ReadError::TimedOut)));
         }
-        assert_eq!(timers.len(), 0, "every timer was dropped with its connection");
+        assert_eq!(
+            timers.len(),
+            0,
+            "every timer was dropped with its connection"
+        );
         // On io_uring a dropped socket is closed by a queued close operation: let the last
         // ones complete before counting.
         for _ in 0..100 {

@@ -33,7 +33,11 @@ pub async fn tunnel(
     );
 }
 
-async fn pump(mut from: OwnedReadHalf<TcpStream>, mut to: OwnedWriteHalf<TcpStream>, timer: &Timer) {
+async fn pump(
+    mut from: OwnedReadHalf<TcpStream>,
+    mut to: OwnedWriteHalf<TcpStream>,
+    timer: &Timer,
+) {
     let mut buf = Vec::with_capacity(16 * 1024);
     loop {
         buf.clear();

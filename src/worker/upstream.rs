@@ -77,11 +77,6 @@ impl Pool {
             }
         }
     }
-
-    /// Pooled connections, all targets together.
-    pub fn len(&self) -> usize {
-        self.idle.iter().map(Vec::len).sum()
-    }
 }
 
 /// Connects to `addr`, giving up after `CONNECT_TIMEOUT`. The connection's timer then counts
