@@ -91,6 +91,44 @@ fn idle_client_connections_close_at_the_idle_timeout(driver: &str) {
     );
 }
 
+fn a_connection_quiet_past_the_park_delay_is_still_served_and_still_times_out(driver: &str) {
+    // After a second without a request a connection gives its read buffer back and waits for
+    // readiness alone; it must still be served, and still close at the idle timeout.
+    let origin = Origin::echo();
+    let lb = balancer(
+        driver,
+        origin.addr,
+        "\"idle_timeout.timeout_seconds\" = 3",
+        "",
+    );
+    let mut client = lb.client();
+    for pause in [1500, 2500, 1200] {
+        std::thread::sleep(Duration::from_millis(pause));
+        let r = client.request("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(r.status, 200, "after {pause} ms");
+    }
+    // A request split across the wake-up arrives whole.
+    std::thread::sleep(Duration::from_millis(1500));
+    client.send(b"GET /split HTTP/1.1\r\n");
+    std::thread::sleep(Duration::from_millis(100));
+    client.send(b"Host: a\r\n\r\n");
+    assert_eq!(
+        client.read_response(false).body_text(),
+        "GET /split HTTP/1.1"
+    );
+    let start = Instant::now();
+    assert!(closed_within(&mut client.stream, Duration::from_secs(6)));
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(2900),
+        "closed after {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_millis(4500),
+        "closed after {waited:?}"
+    );
+}
+
 fn a_body_slower_than_the_idle_timeout_is_cut_off(driver: &str) {
     let origin = Origin::echo();
     let lb = balancer(
@@ -376,6 +414,7 @@ fn a_thousand_slow_clients_get_408_and_do_not_stop_others(driver: &str) {
 
 on_both_drivers!(
     idle_client_connections_close_at_the_idle_timeout,
+    a_connection_quiet_past_the_park_delay_is_still_served_and_still_times_out,
     a_body_slower_than_the_idle_timeout_is_cut_off,
     a_client_that_stops_reading_is_closed_at_the_idle_timeout,
     pooled_target_connections_close_at_the_pool_idle_timeout,

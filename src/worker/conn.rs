@@ -31,6 +31,10 @@ use super::upstream::connect;
 const INITIAL_READ_BUF: usize = 4 * 1024;
 /// A read buffer larger than this is given back once the connection goes idle.
 const IDLE_READ_BUF_MAX: usize = 16 * 1024;
+/// A connection with no request for this long gives its read buffer back and waits for
+/// readiness without one (as nginx does at once): 10,000 idle keep-alive clients then cost no
+/// read buffers. Shorter would add a poll to every keep-alive request under load.
+const PARK_AFTER: Duration = Duration::from_secs(1);
 
 /// Longest a closing connection keeps reading what the client still sends (see `linger`).
 const LINGER: Duration = Duration::from_secs(2);
@@ -98,7 +102,7 @@ pub async fn serve_client(w: Rc<Worker>, listener: usize, mut client: TcpStream,
         match next {
             Next::KeepAlive => {}
             Next::Close => {
-                linger(&mut client, &clock.timer, rbuf).await;
+                Box::pin(linger(&mut client, &clock.timer, rbuf)).await;
                 break;
             }
             Next::Gone => break,
@@ -155,8 +159,19 @@ async fn read_head(
     // client_header_timeout of that, however slowly its bytes trickle (slowloris). Between
     // requests the timer stands at the idle timeout from the last transfer.
     let mut header_deadline: Option<u64> = None;
+    // Between requests: the idle deadline, and whether the connection may park before it.
+    let mut idle_at: Option<u64> = None;
     loop {
-        if !rbuf.is_empty() {
+        if rbuf.is_empty() {
+            let Some(at) = timer.deadline() else {
+                return Err(None);
+            };
+            let park_at = timer.now() + ticks(PARK_AFTER);
+            if park_at < at && rbuf.capacity() > 0 {
+                idle_at = Some(at);
+                timer.set(park_at);
+            }
+        } else {
             match parse_head(w, rbuf) {
                 Ok(Some(head)) => return Ok(head),
                 Ok(None) => {}
@@ -174,10 +189,37 @@ async fn read_head(
         match res {
             Ok(0) | Err(ReadError::Io) => return Err(None),
             Ok(_) => clock.arrived(),
-            Err(ReadError::TimedOut) if rbuf.is_empty() => return Err(None),
+            Err(ReadError::TimedOut) if rbuf.is_empty() => match idle_at.take() {
+                Some(at) if timer.now() < at => {
+                    Box::pin(park(client, timer, rbuf, at)).await?;
+                }
+                _ => return Err(None),
+            },
             Err(ReadError::TimedOut) => return Err(Some(Cause::HeaderTimeout)),
         }
     }
+}
+
+/// Gives the read buffer back and waits until the client sends something or the idle
+/// deadline `idle_at` passes (`Err(None)`: close silently). The readiness wait holds no
+/// buffer, so nothing waits for the kernel when it is dropped at the deadline.
+async fn park(
+    client: &mut TcpStream,
+    timer: &Timer,
+    rbuf: &mut Vec<u8>,
+    idle_at: u64,
+) -> Result<(), Option<Cause>> {
+    *rbuf = Vec::new();
+    timer.set(idle_at);
+    let ready = monoio::select! {
+        r = client.readable(false) => r.is_ok(),
+        _ = timer.fired() => false,
+    };
+    if !ready {
+        return Err(None);
+    }
+    *rbuf = Vec::with_capacity(INITIAL_READ_BUF);
+    Ok(())
 }
 
 fn parse_cause(e: ParseError) -> Cause {
@@ -222,12 +264,31 @@ async fn serve_request(
     mut rbuf: Vec<u8>,
     peer: SocketAddr,
 ) -> (Next, Vec<u8>) {
-    let ct = &clock.timer;
     let read = match read_head(w, client, clock, &mut rbuf).await {
         Ok(read) => read,
         Err(None) => return (Next::Gone, rbuf),
-        Err(Some(cause)) => return (reply_error(w, client, ct, cause, true).await, rbuf),
+        Err(Some(cause)) => {
+            let next = Box::pin(reply_error(w, client, &clock.timer, cause, true)).await;
+            return (next, rbuf);
+        }
     };
+    // Boxed: an idle connection's task then holds only the head-reading state, not the much
+    // larger state of handling a request (measured: the task's future is 1,544 bytes with
+    // it inline, 1,664 before the error replies were boxed too).
+    Box::pin(handle_request(w, listener, client, clock, rbuf, peer, read)).await
+}
+
+/// A request whose head has arrived, from vetting it to the end of its response.
+async fn handle_request(
+    w: &Worker,
+    listener: usize,
+    client: &mut TcpStream,
+    clock: &ClientClock,
+    mut rbuf: Vec<u8>,
+    peer: SocketAddr,
+    read: ReadHead,
+) -> (Next, Vec<u8>) {
+    let ct = &clock.timer;
     bump(&w.stats.requests);
     // Blocked, unframeable and unwritable requests get 400 and the connection closes
     // (RFC 9112 §6.3 rules 4-5, DESIGN.md §3): the bytes after them cannot be trusted.
@@ -301,9 +362,7 @@ async fn serve_request(
         upgrade: opts.upgrade,
         reuse_target: !close_after,
     };
-    // Boxed: an idle connection's task then holds only the head-reading state, not the much
-    // larger state of an exchange (measured: 3.8 KiB per connection otherwise).
-    Box::pin(forward(ctx, client, req, rbuf)).await
+    forward(ctx, client, req, rbuf).await
 }
 
 /// The upstream side of one request: its head and first body bytes, encoded, and how much
@@ -498,4 +557,35 @@ async fn try_targets(
         }
     }
     Err((last, rbuf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::worker::runtime::{block_on, DriverChoice};
+
+    /// What an idle keep-alive connection costs is mostly its task's future: the request
+    /// handling behind the head read is boxed so it is not part of it (measured 1,184 bytes;
+    /// 1,664 with everything inline).
+    #[test]
+    fn an_idle_connection_task_stays_small() {
+        block_on(
+            DriverChoice::Auto,
+            |_| {},
+            |_| async {
+                let config =
+                    crate::config::Config::from_toml_str(include_str!("../config/example.toml"))
+                        .unwrap();
+                let w = Rc::new(Worker::new(0, std::sync::Arc::new(config), vec![80]));
+                let listener = monoio::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                let stream = TcpStream::connect(listener.local_addr().unwrap())
+                    .await
+                    .unwrap();
+                let task = serve_client(w, 0, stream, "127.0.0.1:1".parse().unwrap());
+                let size = std::mem::size_of_val(&task);
+                assert!(size <= 1280, "the connection task is {size} bytes");
+            },
+        )
+        .unwrap();
+    }
 }

@@ -199,14 +199,16 @@ fn raise_open_files_limit() {
         rlim_max: 0,
     };
     // SAFETY: `rl` is a valid, writable rlimit for the call's duration.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 || rl.rlim_cur >= rl.rlim_max
-    {
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 || rl.rlim_cur >= rl.rlim_max {
         return;
     }
     let before = rl.rlim_cur;
     rl.rlim_cur = rl.rlim_max;
     // SAFETY: `rl` is a valid rlimit; raising the soft limit up to the hard one is permitted.
     if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rl) } == 0 {
-        eprintln!("ringway: open files limit raised from {before} to {}", rl.rlim_max);
+        eprintln!(
+            "ringway: open files limit raised from {before} to {}",
+            rl.rlim_max
+        );
     }
 }
