@@ -60,6 +60,57 @@ enum Command {
     },
     /// Check this host: kernel, io_uring, limits, network sysctls.
     Doctor,
+    /// Read or change load balancer attributes on the running balancer.
+    Attrs {
+        #[command(subcommand)]
+        action: AttrsAction,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum AttrsAction {
+    /// Print every attribute, or the value of KEY.
+    Get { key: Option<String> },
+    /// Set attributes: all of them or, if one is refused, none.
+    Set {
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        changes: Vec<String>,
+    },
+}
+
+/// How the control verbs find the admin API (DESIGN.md §1).
+#[derive(clap::Args)]
+struct AdminArgs {
+    /// The admin address [default: load_balancer.admin of --config, else 127.0.0.1:9900].
+    #[arg(long, global = true)]
+    admin: Option<SocketAddr>,
+    /// The config file to take the admin address and token from.
+    #[arg(short, long, global = true)]
+    config: Option<PathBuf>,
+    /// The bearer token [default: $RINGWAY_ADMIN_TOKEN, else admin_token of --config].
+    #[arg(long, global = true)]
+    token: Option<String>,
+}
+
+impl AdminArgs {
+    fn client(&self) -> Result<admin::AdminClient, String> {
+        let config = match &self.config {
+            Some(path) => Some(Config::load(path).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let addr = self
+            .admin
+            .or(config.as_ref().map(|c| c.load_balancer.admin))
+            .unwrap_or(ringway::config::DEFAULT_ADMIN);
+        let token = self
+            .token
+            .clone()
+            .or_else(|| std::env::var("RINGWAY_ADMIN_TOKEN").ok())
+            .or_else(|| config.and_then(|c| c.load_balancer.admin_token));
+        Ok(admin::AdminClient { addr, token })
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -112,6 +163,10 @@ pub fn run(cli: Cli) -> ExitCode {
                 Err(e) => fail(&format!("origin: cannot listen on {bind}: {e}")),
             }
         }
+        Command::Attrs { action, admin } => match attrs(action, &admin) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => fail(&message),
+        },
         Command::Doctor => {
             let report = ringway::doctor::run();
             println!("{report}");
@@ -122,6 +177,58 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         }
     }
+}
+
+/// `ringway attrs get|set`.
+fn attrs(action: AttrsAction, admin: &AdminArgs) -> Result<(), String> {
+    let client = admin.client()?;
+    let answer = match &action {
+        AttrsAction::Get { key: Some(key) } if ringway::config::attribute(key).is_none() => {
+            return Err(format!(
+                "unknown attribute {key:?}; allowed: {}",
+                ringway::config::ATTRIBUTE_KEYS.join(", ")
+            ));
+        }
+        AttrsAction::Get { .. } => client.call("GET", "/attributes", None)?,
+        AttrsAction::Set { changes } => {
+            let mut body = serde_json::Map::new();
+            for change in changes {
+                let Some((key, value)) = change.split_once('=') else {
+                    return Err(format!("{change:?}: write KEY=VALUE"));
+                };
+                body.insert(key.trim().to_string(), value.trim().into());
+            }
+            let body = serde_json::Value::Object(body).to_string();
+            client.call("PATCH", "/attributes", Some(&body))?
+        }
+    };
+    if answer.status != 200 {
+        return Err(answer.message());
+    }
+    let values: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&answer.body)
+        .map_err(|e| format!("the admin API sent attributes that are not JSON: {e}"))?;
+    let shown: Vec<&str> = match &action {
+        AttrsAction::Get { key: Some(key) } => {
+            if let Some(v) = values.get(key.as_str()) {
+                println!(
+                    "{}",
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+                );
+            }
+            return Ok(());
+        }
+        AttrsAction::Get { key: None } => values.keys().map(String::as_str).collect(),
+        AttrsAction::Set { changes } => changes
+            .iter()
+            .filter_map(|c| c.split_once('=').map(|(k, _)| k.trim()))
+            .collect(),
+    };
+    for key in shown {
+        if let Some(v) = values.get(key) {
+            println!("{key} = {v}");
+        }
+    }
+    Ok(())
 }
 
 fn fail(message: &str) -> ExitCode {
@@ -151,10 +258,15 @@ fn serve(path: &std::path::Path, workers: Option<usize>, driver: DriverChoice) -
 fn start_and_wait(config: Config, opts: ServeOptions) -> ExitCode {
     let admin_addr = config.load_balancer.admin;
     let token = config.load_balancer.admin_token.clone();
-    let style = config.attributes.upstream_error_style;
     match worker::start(config, opts) {
         Ok(server) => {
-            match admin::start(admin_addr, token, style, server.published.clone()) {
+            let plane: std::sync::Arc<dyn admin::Plane> = server.control.clone();
+            let api = admin::Admin {
+                token,
+                workers: server.published.clone(),
+                plane,
+            };
+            match admin::start(admin_addr, api) {
                 Ok(bound) => eprintln!("ringway: admin on http://{bound}"),
                 Err(e) => return fail(&format!("cannot listen on {admin_addr} (admin): {e}")),
             }

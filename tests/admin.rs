@@ -1,9 +1,210 @@
-//! End-to-end: the admin API on its own address (DESIGN.md §6). So far `/metrics` and
-//! `/health`; the rest arrives with issue 6.
+//! End-to-end: the admin API on its own address (DESIGN.md §6) and the CLI verbs that drive
+//! it. So far `/metrics`, `/health` and `/attributes` with `ringway attrs`; the rest arrives
+//! with issue 6.
 
 mod common;
 
+use std::net::TcpListener;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
 use common::*;
+
+/// Runs `ringway ARGS...` against `lb`'s admin address.
+fn ringway_cli(lb: &Balancer, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ringway"))
+        .args(args)
+        .args(["--admin", &lb.admin_addr().to_string()])
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// An address nothing listens on: connecting is refused.
+fn refused_addr() -> std::net::SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// Sends `GET /` on a new connection until the status is `want` or 2 s pass; the last status.
+fn status_soon(lb: &Balancer, want: u16) -> u16 {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let status = lb
+            .client()
+            .request("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            .status;
+        if status == want || Instant::now() > deadline {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn attrs_set_changes_the_running_balancer_and_attrs_get_shows_it() {
+    let lb = Balancer::start("auto", &config(&[refused_addr()], "", ""));
+    assert_eq!(status_soon(&lb, 502), 502);
+    let out = ringway_cli(&lb, &["attrs", "get", "routing.http.upstream_error_style"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "standard\n");
+
+    let out = ringway_cli(
+        &lb,
+        &[
+            "attrs",
+            "set",
+            "routing.http.upstream_error_style=cloudflare",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "routing.http.upstream_error_style = \"cloudflare\"\n"
+    );
+    // Every worker has it within a second: the next requests get Cloudflare's code.
+    assert_eq!(status_soon(&lb, 521), 521);
+    let out = ringway_cli(&lb, &["attrs", "get"]);
+    assert!(stdout(&out).contains("routing.http.upstream_error_style = \"cloudflare\"\n"));
+    assert!(stdout(&out).contains("idle_timeout.timeout_seconds = 60\n"));
+    // The metrics count what clients were answered.
+    std::thread::sleep(Duration::from_millis(1100));
+    let (_, metrics) = lb.admin_get("/metrics");
+    assert!(
+        metrics.contains("ringway_elb_responses_total{code=\"521\"}"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn a_changed_idle_timeout_applies_from_the_next_request() {
+    let origin = Origin::echo();
+    let lb = Balancer::start("auto", &config(&[origin.addr], "", ""));
+    // Opened before the change: it takes the new timeout from its next request on.
+    let mut earlier = lb.client();
+    let get = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    assert_eq!(earlier.request(get).status, 200);
+    let out = ringway_cli(&lb, &["attrs", "set", "idle_timeout.timeout_seconds=1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::thread::sleep(Duration::from_millis(300));
+    let mut client = lb.client();
+    for c in [&mut earlier, &mut client] {
+        assert_eq!(c.request(get).status, 200);
+    }
+    let start = Instant::now();
+    for c in [&mut client, &mut earlier] {
+        assert!(c.is_closed_by_peer());
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_millis(900),
+            "closed after {waited:?}"
+        );
+        assert!(waited < Duration::from_secs(3), "closed after {waited:?}");
+    }
+}
+
+#[test]
+fn a_refused_change_changes_nothing_and_says_why_in_one_line() {
+    let origin = Origin::echo();
+    let lb = Balancer::start("auto", &config(&[origin.addr], "", ""));
+    // One good change and one bad value: neither is applied.
+    let out = ringway_cli(
+        &lb,
+        &[
+            "attrs",
+            "set",
+            "idle_timeout.timeout_seconds=5",
+            "routing.http.desync_mitigation_mode=lenient",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    for part in [
+        "routing.http.desync_mitigation_mode",
+        "lenient",
+        "strictest",
+    ] {
+        assert!(err.contains(part), "{err}");
+    }
+    let out = ringway_cli(&lb, &["attrs", "get", "idle_timeout.timeout_seconds"]);
+    assert_eq!(stdout(&out), "60\n");
+    // Out of range, unknown key, no '=': each refused with the key named.
+    for (args, names) in [
+        (
+            vec!["attrs", "set", "idle_timeout.timeout_seconds=0"],
+            "1..=4000",
+        ),
+        (vec!["attrs", "set", "idle.timeout=5"], "idle.timeout"),
+        (
+            vec!["attrs", "set", "idle_timeout.timeout_seconds"],
+            "KEY=VALUE",
+        ),
+        (vec!["attrs", "get", "nope"], "nope"),
+    ] {
+        let out = ringway_cli(&lb, &args);
+        assert!(!out.status.success(), "{args:?}");
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+        assert!(stderr(&out).contains(names), "{}", stderr(&out));
+    }
+    // The API itself: bad JSON and wrong shapes are 400 with a reason, other methods 405.
+    for body in ["nope", "[1]", "{\"idle_timeout.timeout_seconds\": [1]}"] {
+        let mut client = Client::connect(lb.admin_addr());
+        let r = client.request(&format!(
+            "PATCH /attributes HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+        assert_eq!(r.status, 400, "{body}");
+        assert!(r.body_text().contains("\"error\""), "{}", r.body_text());
+    }
+    let mut client = Client::connect(lb.admin_addr());
+    let r = client.request("DELETE /attributes HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(r.status, 405);
+}
+
+#[test]
+fn the_cli_sends_the_token_and_says_when_it_is_missing() {
+    let origin = Origin::echo();
+    let toml = config(&[origin.addr], "", "").replace(
+        "admin = \"127.0.0.1:0\"",
+        "admin = \"127.0.0.1:0\"\nadmin_token = \"s3cret\"",
+    );
+    let lb = Balancer::start("auto", &toml);
+    let out = ringway_cli(&lb, &["attrs", "get", "idle_timeout.timeout_seconds"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("bearer token"), "{}", stderr(&out));
+    let out = ringway_cli(
+        &lb,
+        &[
+            "attrs",
+            "get",
+            "idle_timeout.timeout_seconds",
+            "--token",
+            "s3cret",
+        ],
+    );
+    assert_eq!(stdout(&out), "60\n", "{}", stderr(&out));
+    // Nothing listening: one line, not a panic.
+    let out = Command::new(env!("CARGO_BIN_EXE_ringway"))
+        .args(["attrs", "get", "--admin", &refused_addr().to_string()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cannot reach the admin API"),
+        "{}",
+        stderr(&out)
+    );
+}
 
 #[test]
 fn the_admin_api_is_not_served_on_a_data_listener() {

@@ -6,8 +6,10 @@
 //! - `server`: a blocking HTTP/1.1 server on its own thread: the control plane, off every
 //!   worker's request path. Workers publish a `Snapshot` once a second; a scrape sums them.
 
+mod client;
 mod metrics;
 mod server;
 
+pub use client::{AdminClient, Answer};
 pub use metrics::{render_metrics, Snapshot};
-pub use server::{start, Published};
+pub use server::{attributes_json, start, Admin, Plane, Published};

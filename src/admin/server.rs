@@ -9,42 +9,49 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::metrics::{render_metrics, Snapshot};
-use crate::config::ErrorStyle;
-use crate::http::{self, encode, Limits, Method, Version};
+use crate::config::{Attributes, ConfigError};
+use crate::http::{self, encode, Limits, Method, RequestHead, Version};
 
 /// Where one worker publishes its counters.
 pub type Published = Arc<Mutex<Snapshot>>;
+
+/// What the admin API changes on the running balancer (the workers implement it).
+pub trait Plane: Send + Sync {
+    fn attributes(&self) -> Attributes;
+    /// Sets every `(key, value)` or none; the error names the key, the value and what is
+    /// allowed.
+    fn set_attributes(&self, changes: &[(String, String)]) -> Result<Attributes, ConfigError>;
+}
+
+/// Everything the admin thread serves from.
+pub struct Admin {
+    pub token: Option<String>,
+    pub workers: Vec<Published>,
+    pub plane: Arc<dyn Plane>,
+}
 
 /// A slow or silent admin client cannot hold the admin thread longer than this.
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// An admin request head is small; anything larger is refused.
 const MAX_HEAD: usize = 8 * 1024;
+/// The largest request body the admin API reads (a JSON object of attributes or a target).
+const MAX_BODY: usize = 64 * 1024;
 
 /// Binds `addr` and serves the admin API on a thread of its own; returns the bound address.
-pub fn start(
-    addr: SocketAddr,
-    token: Option<String>,
-    style: ErrorStyle,
-    workers: Vec<Published>,
-) -> io::Result<SocketAddr> {
+pub fn start(addr: SocketAddr, admin: Admin) -> io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr)?;
     let bound = listener.local_addr()?;
     std::thread::Builder::new()
         .name("ringway-admin".into())
         .spawn(move || {
             for stream in listener.incoming().flatten() {
-                let _ = serve(stream, token.as_deref(), style, &workers);
+                let _ = serve(stream, &admin);
             }
         })?;
     Ok(bound)
 }
 
-fn serve(
-    mut stream: TcpStream,
-    token: Option<&str>,
-    style: ErrorStyle,
-    workers: &[Published],
-) -> io::Result<()> {
+fn serve(mut stream: TcpStream, admin: &Admin) -> io::Result<()> {
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
     stream.set_write_timeout(Some(IO_TIMEOUT))?;
     let limits = Limits {
@@ -64,7 +71,7 @@ fn serve(
             n => buf.extend_from_slice(&chunk[..n]),
         }
     };
-    if let Some(token) = token {
+    if let Some(token) = admin.token.as_deref() {
         let given = http::header_value(&buf, &head.headers, b"authorization")
             .and_then(|v| v.strip_prefix(b"Bearer "));
         if !given.is_some_and(|g| same_secret(g, token.as_bytes())) {
@@ -76,22 +83,118 @@ fn serve(
             );
         }
     }
+    let body = match read_body(&mut stream, &mut buf, &head) {
+        Ok(body) => body,
+        Err(status) => {
+            return reply_error(
+                &mut stream,
+                status,
+                "the request body is missing or too large",
+            );
+        }
+    };
     let path = http::split_target(head.target.of(&buf)).path;
     match (head.method, path) {
         (Method::Get, b"/metrics") => {
-            let snapshots: Vec<Snapshot> = workers
+            let snapshots: Vec<Snapshot> = admin
+                .workers
                 .iter()
                 .map(|w| w.lock().map(|s| s.clone()).unwrap_or_default())
                 .collect();
+            let style = admin.plane.attributes().upstream_error_style;
             let text = render_metrics(&snapshots, style);
             reply(&mut stream, 200, "text/plain; version=0.0.4", &text)
         }
         (Method::Get, b"/health") => reply(&mut stream, 200, "text/plain", "ok\n"),
+        (Method::Get, b"/attributes") => {
+            let json = attributes_json(&admin.plane.attributes());
+            reply(&mut stream, 200, JSON, &json)
+        }
+        (Method::Patch, b"/attributes") => match parse_changes(&body) {
+            Ok(changes) => match admin.plane.set_attributes(&changes) {
+                Ok(now) => reply(&mut stream, 200, JSON, &attributes_json(&now)),
+                Err(e) => reply_error(&mut stream, 400, &e.to_string()),
+            },
+            Err(message) => reply_error(&mut stream, 400, &message),
+        },
         (_, b"/metrics" | b"/health") => {
             reply(&mut stream, 405, "text/plain", "only GET is allowed here\n")
         }
+        (_, b"/attributes") => reply_error(&mut stream, 405, "use GET or PATCH on /attributes"),
         _ => reply(&mut stream, 404, "text/plain", "no such admin endpoint\n"),
     }
+}
+
+const JSON: &str = "application/json";
+
+/// Reads the body a Content-Length announces into a `String`; `Err` is the status to answer.
+fn read_body(stream: &mut TcpStream, buf: &mut Vec<u8>, head: &RequestHead) -> Result<String, u16> {
+    let length = match http::request_framing(buf, head) {
+        Ok(http::BodyFraming::ContentLength(n)) => n,
+        Ok(http::BodyFraming::None) => 0,
+        _ => return Err(411),
+    };
+    let length = usize::try_from(length).map_err(|_| 413u16)?;
+    if length > MAX_BODY {
+        return Err(413);
+    }
+    let end = head.len + length;
+    let mut chunk = [0u8; 4096];
+    while buf.len() < end {
+        match stream.read(&mut chunk) {
+            Ok(n @ 1..) => buf.extend_from_slice(&chunk[..n]),
+            _ => return Err(400),
+        }
+    }
+    String::from_utf8(buf[head.len..end].to_vec()).map_err(|_| 400)
+}
+
+/// The attributes as a JSON object of key to value (numbers, booleans, strings).
+pub fn attributes_json(attrs: &Attributes) -> String {
+    use crate::config::AttributeValue;
+    let mut map = serde_json::Map::new();
+    for (key, value) in attrs.entries() {
+        let v = match value {
+            AttributeValue::Seconds(s) => serde_json::Value::from(s),
+            AttributeValue::Bool(b) => serde_json::Value::from(b),
+            AttributeValue::Name(n) => serde_json::Value::from(n),
+        };
+        map.insert(key.to_string(), v);
+    }
+    let mut text = serde_json::Value::Object(map).to_string();
+    text.push('\n');
+    text
+}
+
+/// A PATCH body: a JSON object of key to value, each value a number, boolean or string.
+fn parse_changes(body: &str) -> Result<Vec<(String, String)>, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let serde_json::Value::Object(map) = value else {
+        return Err("the body must be a JSON object of attribute key to value".to_string());
+    };
+    map.into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                other => {
+                    return Err(format!(
+                        "attributes.{key:?} = {other}: a number, boolean or string is expected"
+                    ))
+                }
+            };
+            Ok((key, text))
+        })
+        .collect()
+}
+
+/// An error answer: `{"error": message}`.
+fn reply_error(stream: &mut TcpStream, status: u16, message: &str) -> io::Result<()> {
+    let mut text = serde_json::json!({ "error": message }).to_string();
+    text.push('\n');
+    reply(stream, status, JSON, &text)
 }
 
 fn reply(stream: &mut TcpStream, status: u16, content_type: &str, body: &str) -> io::Result<()> {

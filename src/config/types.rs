@@ -29,8 +29,9 @@ pub enum AccessLog {
     File(std::path::PathBuf),
 }
 
-/// ALB's load balancer attributes plus ringway's own, already validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// ALB's load balancer attributes plus ringway's own, already validated. `Copy`: a worker
+/// keeps its own and reads it per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attributes {
     /// `idle_timeout.timeout_seconds`, 1..=4000, default 60.
     pub idle_timeout: Duration,

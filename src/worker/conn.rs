@@ -64,7 +64,7 @@ pub struct ClientClock {
 
 impl ClientClock {
     fn new(w: &Worker) -> Self {
-        let attrs = &w.config.attributes;
+        let attrs = w.attrs();
         ClientClock {
             timer: w.timers.timer(attrs.idle_timeout, attrs.idle_timeout),
             keep_alive: ticks(attrs.client_keep_alive),
@@ -177,9 +177,8 @@ async fn read_head(
                 Ok(None) => {}
                 Err(e) => return Err(Some(parse_cause(e))),
             }
-            let at = *header_deadline.get_or_insert_with(|| {
-                timer.now() + ticks(w.config.attributes.client_header_timeout)
-            });
+            let at = *header_deadline
+                .get_or_insert_with(|| timer.now() + ticks(w.attrs().client_header_timeout));
             if timer.deadline().is_some_and(|d| d > at) {
                 timer.set(at);
             }
@@ -240,7 +239,7 @@ pub async fn reply_error(
     close: bool,
 ) -> Next {
     w.stats.count_error(cause);
-    let style = w.config.attributes.upstream_error_style;
+    let style = w.attrs().upstream_error_style;
     w.stats.count_response(cause.status(style));
     let mut out = Vec::with_capacity(256);
     synthetic_response(&mut out, cause, style, close);
@@ -289,6 +288,8 @@ async fn handle_request(
     read: ReadHead,
 ) -> (Next, Vec<u8>) {
     let ct = &clock.timer;
+    // The idle timeout in force now counts from this request's next transfer on.
+    ct.set_idle(w.attrs().idle_timeout);
     bump(&w.stats.requests);
     // Blocked, unframeable and unwritable requests get 400 and the connection closes
     // (RFC 9112 §6.3 rules 4-5, DESIGN.md §3): the bytes after them cannot be trusted.
@@ -500,7 +501,7 @@ async fn try_targets(
 ) -> Result<(Next, Vec<u8>), (Cause, Vec<u8>)> {
     let w = ctx.w;
     let group = &w.groups[ctx.group];
-    let idle = w.config.attributes.idle_timeout;
+    let idle = w.attrs().idle_timeout;
     let Some(first) = group.selector.borrow_mut().pick() else {
         return Err((Cause::NoTarget, rbuf));
     };
@@ -528,6 +529,7 @@ async fn try_targets(
             let reused = pooled.is_some();
             let upstream = match pooled {
                 Some(s) => {
+                    s.timer.set_idle(idle);
                     s.timer.touch();
                     s
                 }

@@ -4,6 +4,7 @@
 //!
 //! - `server`: binding listeners and starting pinned worker threads.
 //! - `runtime`: io_uring (DESIGN.md §7 setup flags) or epoll runtimes, CPU pinning.
+//! - `control`: the control plane's channel into each worker (live attributes).
 //! - `conn`: the client connection loop: read a head, route, forward.
 //! - `request`: vetting a head: strict parse with a lenient fallback, desync classification
 //!   and the mode's action, and the head the target receives (Host, X-Forwarded-*, framing).
@@ -17,6 +18,7 @@
 
 mod body;
 mod conn;
+mod control;
 mod io;
 mod listen;
 pub mod origin;
@@ -29,5 +31,6 @@ mod timers;
 mod tunnel;
 mod upstream;
 
+pub use control::ControlPlane;
 pub use runtime::{Driver, DriverChoice};
 pub use server::{start, ServeOptions, Server};

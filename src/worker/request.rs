@@ -69,7 +69,7 @@ pub fn vet(w: &Worker, buf: &[u8], read: ReadHead, peer: SocketAddr) -> Result<V
             (verdict, Err((raw, headers)))
         }
     };
-    let action = desync::action(w.config.attributes.desync_mitigation_mode, verdict.tier);
+    let action = desync::action(w.attrs().desync_mitigation_mode, verdict.tier);
     if verdict.tier != Tier::Compliant {
         w.stats.count_desync(verdict.reason);
         w.log_desync(&verdict, action, peer, buf);
@@ -129,7 +129,7 @@ pub fn encode_request_head(
     framing: BodyFraming,
     fwd: &Forwarding<'_>,
 ) -> Result<(), Cause> {
-    let attrs = &w.config.attributes;
+    let attrs = w.attrs();
     let target = &fwd.target;
     encode::request_line(
         out,

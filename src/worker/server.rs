@@ -12,6 +12,7 @@ use crate::admin::Published;
 use crate::config::{Algorithm, Config};
 
 use super::conn::serve_client;
+use super::control::{control_loop, Control, ControlPlane};
 use super::listen::bind_group;
 use super::runtime::{allowed_cpus, block_on, pin_to_cpu, Driver, DriverChoice};
 use super::state::Worker;
@@ -31,6 +32,8 @@ pub struct Server {
     pub drivers: Vec<Driver>,
     /// Where each worker publishes its counters, once a second, for the admin API.
     pub published: Vec<Published>,
+    /// The way to change the workers' settings live.
+    pub control: Arc<ControlPlane>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -75,14 +78,20 @@ pub fn start(config: Config, opts: ServeOptions) -> io::Result<Server> {
     let (ready_tx, ready_rx) = crossbeam_channel::bounded::<io::Result<Driver>>(workers);
     let mut threads = Vec::new();
     let published: Vec<Published> = (0..workers).map(|_| Published::default()).collect();
+    let mut control_tx = Vec::new();
     for (id, socks) in sockets.into_iter().enumerate() {
         let cpu = cpus.get(id % cpus.len().max(1)).copied();
         let config = Arc::clone(&config);
         let ready = ready_tx.clone();
-        let publish = Arc::clone(&published[id]);
+        let (tx, control) = crossbeam_channel::unbounded();
+        control_tx.push(tx);
+        let links = Links {
+            publish: Arc::clone(&published[id]),
+            control,
+        };
         let thread = std::thread::Builder::new()
             .name(format!("ringway-w{id}"))
-            .spawn(move || run_worker(id, cpu, config, socks, opts.driver, ready, publish))?;
+            .spawn(move || run_worker(id, cpu, config, socks, opts.driver, ready, links))?;
         threads.push(thread);
     }
     let mut drivers = Vec::new();
@@ -97,8 +106,15 @@ pub fn start(config: Config, opts: ServeOptions) -> io::Result<Server> {
         listeners,
         drivers,
         published,
+        control: Arc::new(ControlPlane::new(config.attributes, control_tx)),
         threads,
     })
+}
+
+/// A worker's ends of the control plane.
+struct Links {
+    publish: Published,
+    control: crossbeam_channel::Receiver<Control>,
 }
 
 fn run_worker(
@@ -108,7 +124,7 @@ fn run_worker(
     sockets: Vec<std::net::TcpListener>,
     choice: DriverChoice,
     ready: crossbeam_channel::Sender<io::Result<Driver>>,
-    publish: Published,
+    links: Links,
 ) {
     if let Some(cpu) = cpu {
         if let Err(e) = pin_to_cpu(cpu) {
@@ -138,7 +154,8 @@ fn run_worker(
         eprintln!("ringway: worker {id}: {driver} on {cpu_text}");
         let _ = ready_inner.send(Ok(driver));
         let worker = Rc::new(Worker::new(id, config, ports));
-        monoio::spawn(publish_loop(Rc::clone(&worker), publish));
+        monoio::spawn(publish_loop(Rc::clone(&worker), links.publish));
+        monoio::spawn(control_loop(Rc::clone(&worker), links.control));
         let expiring = Rc::clone(&worker);
         monoio::spawn(worker.timers.clone().drive(move |group, target, key| {
             expiring.groups[group].pool.borrow_mut().expire(target, key);

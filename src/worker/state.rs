@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::admin::Snapshot;
 use crate::balance::{RoundRobin, Router};
-use crate::config::Config;
+use crate::config::{Attributes, Config};
 use crate::desync::{Action, HeaderMark, Reason, Verdict};
 use crate::error::Cause;
 use crate::http::Limits;
@@ -27,7 +27,8 @@ const DESYNC_LOG_PER_SECOND: u32 = 100;
 
 pub struct Worker {
     pub id: usize,
-    pub config: Arc<Config>,
+    /// The attributes now in force; the control plane replaces them live (`control`).
+    attrs: Cell<Attributes>,
     pub limits: Limits,
     pub routers: Vec<Router>,
     /// The bound port of each listener, in config order (the Host and X-Forwarded-Port rules).
@@ -137,7 +138,7 @@ impl Worker {
             .collect();
         Worker {
             id,
-            config,
+            attrs: Cell::new(config.attributes),
             limits: Limits::default(),
             routers,
             ports,
@@ -193,6 +194,16 @@ impl Worker {
             verdict.reason.name(),
             super::request::action_name(action),
         );
+    }
+
+    /// The attributes in force for what starts now.
+    #[inline]
+    pub fn attrs(&self) -> Attributes {
+        self.attrs.get()
+    }
+
+    pub fn set_attrs(&self, attrs: Attributes) {
+        self.attrs.set(attrs);
     }
 
     /// An empty buffer with `STREAM_BUF` capacity, reused when one is free.

@@ -226,6 +226,12 @@ impl Timer {
         self.set(self.timers.now().saturating_add(self.idle.get()));
     }
 
+    /// Changes what `touch` adds from the next touch on (a changed idle timeout).
+    #[inline]
+    pub fn set_idle(&self, idle: Duration) {
+        self.idle.set(ticks(idle));
+    }
+
     /// The worker's clock, in ticks.
     pub fn now(&self) -> u64 {
         self.timers.now()
