@@ -135,7 +135,10 @@ pub fn table_size(targets: usize) -> usize {
 }
 
 fn is_prime(n: usize) -> bool {
-    n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| !n.is_multiple_of(d))
+    n >= 2
+        && (2..)
+            .take_while(|d| d * d <= n)
+            .all(|d| !n.is_multiple_of(d))
 }
 
 /// One target's permutation of the table: `offset`, `offset + skip`, ... modulo `m`. With `m`

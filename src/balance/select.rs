@@ -20,12 +20,16 @@
 //! but consistent_hash, whose table is built from the configured weights (rebuilding 65,537
 //! entries on every ramp step would cost more than the ramp is worth).
 
+use std::cmp::Ordering;
 use std::net::{IpAddr, SocketAddr};
 
 use super::avail::Availability;
 use super::maglev::Maglev;
 use super::mix::{hash, Rng};
 use crate::config::{Algorithm, HashKey, Target, TargetGroup};
+
+/// `Selector::slot_target` of a slot whose target left the group.
+const RETIRED: u32 = u32::MAX;
 
 /// The seed of the key hash. Fixed: every worker must map a key to the same target.
 const KEY_SEED: u64 = 0x7269_6e67_7761_7921;
@@ -68,12 +72,15 @@ pub struct Selector {
     addrs: Vec<SocketAddr>,
     /// Smooth round robin's running score per target.
     current: Vec<i64>,
-    /// Each target's slot in `in_flight`.
-    slot_of: Vec<u32>,
-    /// Requests in flight per slot. A removed target's slot stays until its count is 0.
+    /// Requests in flight per target: what the least-outstanding loops read.
     in_flight: Vec<u32>,
-    /// Whether a slot belongs to a current target.
-    live: Vec<bool>,
+    /// Each target's slot: the name an `Outstanding` carries, stable across updates.
+    slot_of: Vec<u32>,
+    /// Per slot: its target's index, or `RETIRED` once the target left the group.
+    slot_target: Vec<u32>,
+    /// Per slot: requests still in flight on a retired slot's target. The slot is reused once
+    /// this is 0.
+    retired: Vec<u32>,
     free: Vec<u32>,
     rng: Rng,
     /// Built for consistent_hash only.
@@ -90,9 +97,10 @@ impl Selector {
             hash_key: hash_key.clone(),
             addrs: targets.iter().map(|t| t.address).collect(),
             current: vec![0; n],
-            slot_of: (0..n as u32).collect(),
             in_flight: vec![0; n],
-            live: vec![true; n],
+            slot_of: (0..n as u32).collect(),
+            slot_target: (0..n as u32).collect(),
+            retired: vec![0; n],
             free: Vec::new(),
             rng: Rng::new(seed),
             maglev: (algorithm == Algorithm::ConsistentHash).then(|| Maglev::new(targets)),
@@ -166,25 +174,32 @@ impl Selector {
 
     /// Counts a request in flight on `target` until the returned value goes to `end`.
     pub fn begin(&mut self, target: usize) -> Outstanding {
-        let slot = self.slot_of[target];
-        self.in_flight[slot as usize] += 1;
-        Outstanding { slot }
+        self.in_flight[target] += 1;
+        Outstanding {
+            slot: self.slot_of[target],
+        }
     }
 
     pub fn end(&mut self, request: Outstanding) {
         let slot = request.slot as usize;
-        let Some(count) = self.in_flight.get_mut(slot) else {
-            return;
-        };
-        *count = count.saturating_sub(1);
-        if *count == 0 && !self.live[slot] {
-            self.free.push(request.slot);
+        match self.slot_target.get(slot) {
+            Some(&RETIRED) => {
+                self.retired[slot] = self.retired[slot].saturating_sub(1);
+                if self.retired[slot] == 0 {
+                    self.free.push(request.slot);
+                }
+            }
+            Some(&target) => {
+                let count = &mut self.in_flight[target as usize];
+                *count = count.saturating_sub(1);
+            }
+            None => debug_assert!(false, "an Outstanding from another selector"),
         }
     }
 
     /// Requests in flight on `target` from this worker.
     pub fn outstanding(&self, target: usize) -> u32 {
-        self.in_flight[self.slot_of[target] as usize]
+        self.in_flight[target]
     }
 
     /// A new target list for the group. Targets that stay (by address) keep their requests in
@@ -212,27 +227,34 @@ impl Selector {
             kept[j] = true;
         }
         for (j, _) in kept.iter().enumerate().filter(|(_, &k)| !k) {
-            let slot = self.slot_of[j];
-            self.live[slot as usize] = false;
-            if self.in_flight[slot as usize] == 0 {
-                self.free.push(slot);
+            let slot = self.slot_of[j] as usize;
+            self.slot_target[slot] = RETIRED;
+            self.retired[slot] = self.in_flight[j];
+            if self.in_flight[j] == 0 {
+                self.free.push(slot as u32);
             }
         }
         let mut current = Vec::with_capacity(targets.len());
+        let mut in_flight = Vec::with_capacity(targets.len());
         let mut slot_of = Vec::with_capacity(targets.len());
-        for m in matches {
-            match m {
+        for (i, m) in matches.into_iter().enumerate() {
+            let slot = match m {
                 Some(j) => {
                     current.push(self.current[j]);
-                    slot_of.push(self.slot_of[j]);
+                    in_flight.push(self.in_flight[j]);
+                    self.slot_of[j]
                 }
                 None => {
                     current.push(0);
-                    slot_of.push(self.new_slot());
+                    in_flight.push(0);
+                    self.new_slot()
                 }
-            }
+            };
+            self.slot_target[slot as usize] = i as u32;
+            slot_of.push(slot);
         }
         self.current = current;
+        self.in_flight = in_flight;
         self.slot_of = slot_of;
         self.addrs = targets.iter().map(|t| t.address).collect();
         if self.algorithm == Algorithm::ConsistentHash {
@@ -240,14 +262,14 @@ impl Selector {
         }
     }
 
+    /// A slot for a new target (its index is set by the caller).
     fn new_slot(&mut self) -> u32 {
         if let Some(slot) = self.free.pop() {
-            self.live[slot as usize] = true;
             return slot;
         }
-        self.in_flight.push(0);
-        self.live.push(true);
-        (self.in_flight.len() - 1) as u32
+        self.slot_target.push(RETIRED);
+        self.retired.push(0);
+        (self.slot_target.len() - 1) as u32
     }
 
     /// nginx's smooth weighted round robin over the eligible targets: each gains its weight,
@@ -267,17 +289,18 @@ impl Selector {
         best
     }
 
-    /// `a` carries less load than `b` per unit of weight: `n_a / w_a < n_b / w_b`,
-    /// cross-multiplied (effective weights are below 2^20, counts below 2^32: no overflow).
+    /// Target `t`'s load against a reference `(load, weight)`: `n_t / w_t` against
+    /// `load / weight`, cross-multiplied (effective weights are below 2^20 and counts below
+    /// 2^32, so nothing overflows).
     #[inline]
-    fn lighter(&self, a: usize, b: usize, avail: &Availability) -> bool {
-        self.in_flight(a) * avail.effective_weight(b)
-            < self.in_flight(b) * avail.effective_weight(a)
+    fn compare(&self, t: usize, (load, weight): (u64, u64), avail: &Availability) -> Ordering {
+        let (n, w) = (u64::from(self.in_flight[t]), avail.effective_weight(t));
+        (n * weight).cmp(&(load * w))
     }
 
     #[inline]
-    fn in_flight(&self, target: usize) -> u64 {
-        u64::from(self.in_flight[self.slot_of[target] as usize])
+    fn load(&self, t: usize, avail: &Availability) -> (u64, u64) {
+        (u64::from(self.in_flight[t]), avail.effective_weight(t))
     }
 
     /// nginx's least_conn: the lowest in-flight count per unit of weight; among targets tied
@@ -286,25 +309,27 @@ impl Selector {
     fn least_outstanding(&mut self, avail: &Availability) -> usize {
         let eligible = avail.eligible();
         let mut best = eligible[0] as usize;
+        let mut least = self.load(best, avail);
         let mut tied = 1;
         for &t in &eligible[1..] {
-            let t = t as usize;
-            if self.lighter(t, best, avail) {
-                best = t;
-                tied = 1;
-            } else if !self.lighter(best, t, avail) {
-                tied += 1;
+            match self.compare(t as usize, least, avail) {
+                Ordering::Less => {
+                    best = t as usize;
+                    least = self.load(best, avail);
+                    tied = 1;
+                }
+                Ordering::Equal => tied += 1,
+                Ordering::Greater => {}
             }
         }
         if tied == 1 {
             return best;
         }
-        let least = best;
         let mut total = 0;
         let mut best_score = i64::MIN;
         for &t in eligible {
             let t = t as usize;
-            if self.lighter(least, t, avail) {
+            if self.compare(t, least, avail) != Ordering::Equal {
                 continue;
             }
             let w = avail.effective_weight(t) as i64;
@@ -336,7 +361,7 @@ impl Selector {
         }
         let b = eligible[avail.weighted_position(r)] as usize;
         debug_assert_ne!(a, b);
-        if self.lighter(b, a, avail) {
+        if self.compare(b, self.load(a, avail), avail) == Ordering::Less {
             b
         } else {
             a

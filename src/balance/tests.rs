@@ -350,6 +350,14 @@ fn requests_in_flight_survive_a_target_list_update() {
         (0..5).map(|i| s.outstanding(i)).collect::<Vec<_>>(),
         [4, 0, 0, 0, 0]
     );
+    // A reused slot names one target only: ending a request on one new target leaves the
+    // other's count alone.
+    let on_3 = s.begin(3);
+    let on_4 = s.begin(4);
+    s.end(on_3);
+    assert_eq!((s.outstanding(3), s.outstanding(4)), (0, 1));
+    s.end(on_4);
+    assert_eq!((s.outstanding(3), s.outstanding(4)), (0, 0));
     let a = Availability::new(&newer, TargetState::HEALTHY);
     assert_ne!(s.pick(&PickContext::new(client(0)), &a), Some(0));
 }
