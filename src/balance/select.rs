@@ -184,6 +184,7 @@ impl Selector {
         let slot = request.slot as usize;
         match self.slot_target.get(slot) {
             Some(&RETIRED) => {
+                debug_assert!(self.retired[slot] > 0, "a retired slot ended twice");
                 self.retired[slot] = self.retired[slot].saturating_sub(1);
                 if self.retired[slot] == 0 {
                     self.free.push(request.slot);
