@@ -63,6 +63,7 @@ impl TargetGroup {
             name: name.into(),
             targets: Vec::new(),
             algorithm: Algorithm::RoundRobin,
+            hash_key: HashKey::ClientIp,
             deregistration_delay: Duration::from_secs(300),
             slow_start: Duration::ZERO,
             pool_idle_timeout: Duration::from_secs(4),
@@ -368,6 +369,16 @@ fn target_group(i: usize, f: FileTargetGroup) -> Result<TargetGroup, ConfigError
             )
         })?,
     };
+    let hash_key = match f.hash_key.as_deref() {
+        None => d.hash_key.clone(),
+        Some(text) => HashKey::from_text(text).ok_or_else(|| {
+            ConfigError::invalid(
+                key("load_balancing.consistent_hash.key"),
+                quote(text),
+                HASH_KEY_ALLOWED,
+            )
+        })?,
+    };
     let slow_key = key("slow_start.duration_seconds");
     let slow_start = match f.slow_start {
         None => d.slow_start,
@@ -390,6 +401,7 @@ fn target_group(i: usize, f: FileTargetGroup) -> Result<TargetGroup, ConfigError
     Ok(TargetGroup {
         targets,
         algorithm,
+        hash_key,
         deregistration_delay: secs(
             &key("deregistration_delay.timeout_seconds"),
             f.deregistration_delay,
@@ -441,11 +453,16 @@ fn health_check(at: &str, f: &FileHealthCheck) -> Result<HealthCheck, ConfigErro
     let d = HealthCheck::default();
     let key = |name: &str| format!("{at}.{name}");
     let path = f.path.clone().unwrap_or(d.path);
-    if !path.starts_with('/') || path.len() > MAX_HEALTH_PATH_LEN {
+    // The path goes into the probe's request line as is: a space or a control byte would
+    // break the line or smuggle a header.
+    let path_ok = path.starts_with('/')
+        && path.len() <= MAX_HEALTH_PATH_LEN
+        && path.bytes().all(|b| b.is_ascii_graphic());
+    if !path_ok {
         return Err(ConfigError::invalid(
             key("path"),
             quote(&path),
-            "a path starting with \"/\", at most 1024 characters",
+            "a path starting with \"/\", printable ASCII without spaces, at most 1024 characters",
         ));
     }
     let interval = secs(
@@ -524,6 +541,35 @@ pub(crate) fn matcher(text: &str) -> Option<Matcher> {
         })
         .collect::<Option<Vec<_>>>()?;
     Some(Matcher { ranges })
+}
+
+const HASH_KEY_ALLOWED: &str =
+    "\"client_ip\" | \"header:NAME\" with NAME a header field name (RFC 9110 token, 1..=64 characters)";
+
+impl HashKey {
+    /// `"client_ip"` or `"header:NAME"`; NAME is an RFC 9110 token (case-insensitive, stored
+    /// lower-cased) of at most 64 characters.
+    pub fn from_text(text: &str) -> Option<HashKey> {
+        if text == "client_ip" {
+            return Some(HashKey::ClientIp);
+        }
+        let name = text.strip_prefix("header:")?;
+        let ok = (1..=64).contains(&name.len()) && name.bytes().all(is_tchar);
+        ok.then(|| HashKey::Header(name.to_ascii_lowercase()))
+    }
+
+    /// The file's spelling: `"client_ip"` or `"header:name"`.
+    pub fn to_text(&self) -> String {
+        match self {
+            HashKey::ClientIp => "client_ip".to_string(),
+            HashKey::Header(name) => format!("header:{name}"),
+        }
+    }
+}
+
+/// RFC 9110 §5.6.2 tchar.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 impl Matcher {

@@ -104,6 +104,8 @@ pub struct FileTargetGroup {
     pub targets: Vec<FileTarget>,
     #[serde(rename = "load_balancing.algorithm.type")]
     pub algorithm: Option<String>,
+    #[serde(rename = "load_balancing.consistent_hash.key")]
+    pub hash_key: Option<String>,
     #[serde(rename = "deregistration_delay.timeout_seconds")]
     pub deregistration_delay: Option<i64>,
     #[serde(rename = "slow_start.duration_seconds")]

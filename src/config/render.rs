@@ -81,6 +81,10 @@ fn write_group(out: &mut String, g: &TargetGroup) {
     let keyed = [
         ("load_balancing.algorithm.type", quote(g.algorithm.name())),
         (
+            "load_balancing.consistent_hash.key",
+            quote(&g.hash_key.to_text()),
+        ),
+        (
             "deregistration_delay.timeout_seconds",
             g.deregistration_delay.as_secs().to_string(),
         ),

@@ -523,6 +523,66 @@ fn target_group_values_are_checked() {
 }
 
 #[test]
+fn the_consistent_hash_key_is_the_client_ip_or_a_named_header() {
+    let key = "\"load_balancing.consistent_hash.key\"";
+    let with = |value: &str| doc(&[("target_groups", key, value)]);
+    assert_eq!(ok(&doc(&[])).target_groups[0].hash_key, HashKey::ClientIp);
+    assert_eq!(
+        ok(&with("\"client_ip\"")).target_groups[0].hash_key,
+        HashKey::ClientIp
+    );
+    assert_eq!(
+        ok(&with("\"header:X-Session-Id\"")).target_groups[0].hash_key,
+        HashKey::Header("x-session-id".into())
+    );
+    let long = format!("\"header:{}\"", "a".repeat(64));
+    assert!(matches!(
+        ok(&with(&long)).target_groups[0].hash_key,
+        HashKey::Header(_)
+    ));
+    let too_long = format!("\"header:{}\"", "a".repeat(65));
+    for bad in [
+        "\"\"",
+        "\"client-ip\"",
+        "\"CLIENT_IP\"",
+        "\"header:\"",
+        "\"header\"",
+        "\"header:x y\"",
+        "\"header:x:y\"",
+        "\"Header:x\"",
+        "\"cookie:x\"",
+        too_long.as_str(),
+    ] {
+        assert_eq!(
+            err(&with(bad)),
+            format!(
+                "config: target_groups[0].{key} = {bad}: allowed \"client_ip\" | \"header:NAME\" with NAME a header field name (RFC 9110 token, 1..=64 characters)"
+            )
+        );
+    }
+}
+
+#[test]
+fn the_health_check_path_is_printable_ascii_without_spaces() {
+    let path = |p: &str| doc(&[("health_check", "path", p)]);
+    assert_eq!(
+        ok(&path("\"/healthz?deep=1\"")).target_groups[0]
+            .health_check
+            .path,
+        "/healthz?deep=1"
+    );
+    for bad in ["\"/a b\"", "\"/a\\r\\nX-Evil: 1\"", "\"/\\t\"", "\"/é\""] {
+        // The value is shown as `quote` escapes it, which need not be how the file wrote it.
+        let e = err(&path(bad));
+        assert!(
+            e.starts_with("config: target_groups[0].health_check.path = \"/")
+                && e.contains(": allowed a path starting with \"/\", printable ASCII"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn names_must_refer_to_existing_target_groups() {
     assert_eq!(
         err(&doc(&[("listeners", "default_target_group", "\"api\"")])),
@@ -596,6 +656,11 @@ fn the_effective_config_loads_back_into_the_same_config() {
             "[{ address = \"[::1]:80\", weight = 0 }, \"10.0.0.1:80\"]",
         ),
         ("health_check", "matcher", "\"200-299, 404\""),
+        (
+            "target_groups",
+            "\"load_balancing.consistent_hash.key\"",
+            "\"header:X-User\"",
+        ),
         ("health_check", "enabled", "false"),
     ]);
     for text in [EXAMPLE, varied.as_str(), &doc(&[])] {

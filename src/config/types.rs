@@ -102,6 +102,8 @@ pub struct TargetGroup {
     pub name: String,
     pub targets: Vec<Target>,
     pub algorithm: Algorithm,
+    /// `load_balancing.consistent_hash.key`, default client_ip; read by consistent_hash only.
+    pub hash_key: HashKey,
     /// `deregistration_delay.timeout_seconds`, 0..=3600, default 300.
     pub deregistration_delay: Duration,
     /// `slow_start.duration_seconds`, 0 or 30..=900, default 0.
@@ -127,6 +129,16 @@ pub enum Algorithm {
     WeightedRandom,
     P2cLeastOutstanding,
     ConsistentHash,
+}
+
+/// What consistent_hash hashes to pick a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HashKey {
+    /// The client's IP address (IPv4-mapped IPv6 counts as the IPv4 address); the port is not
+    /// part of the key.
+    ClientIp,
+    /// The value of this request header (name lower-cased); the client IP when it is absent.
+    Header(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
