@@ -265,6 +265,7 @@ fn start_and_wait(config: Config, opts: ServeOptions) -> ExitCode {
                 token,
                 workers: server.published.clone(),
                 plane,
+                health: server.health.clone(),
             };
             match admin::start(admin_addr, api) {
                 Ok(bound) => eprintln!("ringway: admin on http://{bound}"),

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::server::HealthRow;
 use crate::config::ErrorStyle;
 use crate::desync::Reason;
 use crate::error::{Cause, Side};
@@ -54,12 +55,26 @@ impl Snapshot {
 
 /// The Prometheus text of the workers' counters summed. Series with a zero count are left
 /// out, except the unlabelled ones. `style` gives the status each cause was answered with.
-pub fn render_metrics(workers: &[Snapshot], style: ErrorStyle) -> String {
+pub fn render_metrics(workers: &[Snapshot], style: ErrorStyle, health: &[HealthRow]) -> String {
     let mut sum = Snapshot::default();
     for w in workers {
         sum.add(w);
     }
     let mut out = String::with_capacity(2048);
+    family(
+        &mut out,
+        "ringway_target_health",
+        "gauge",
+        "1 when the target may be routed to by its health checks (or checks are off).",
+    );
+    for row in health {
+        let up = u8::from(row.health == crate::balance::Health::Healthy);
+        let _ = writeln!(
+            out,
+            "ringway_target_health{{target_group=\"{}\",target=\"{}\"}} {up}",
+            row.group, row.target
+        );
+    }
     family(
         &mut out,
         "ringway_active_connections",
@@ -157,7 +172,7 @@ mod tests {
         a.desync_by_reason[index(&Reason::ALL, Reason::DuplicateContentLength)] = 2;
         let mut b = a.clone();
         b.desync_by_reason[index(&Reason::ALL, Reason::MissingHost)] = 5;
-        let text = render_metrics(&[a, b], ErrorStyle::Standard);
+        let text = render_metrics(&[a, b], ErrorStyle::Standard, &[]);
         assert!(
             text.contains("\nringway_new_connections_total 6\n"),
             "{text}"
@@ -182,7 +197,7 @@ mod tests {
         s.errors_by_cause[index(&Cause::ALL, Cause::ConnectRefused)] = 2;
         s.errors_by_cause[index(&Cause::ALL, Cause::InvalidResponse)] = 1;
         s.errors_by_cause[index(&Cause::ALL, Cause::DesyncBlocked)] = 7;
-        let standard = render_metrics(std::slice::from_ref(&s), ErrorStyle::Standard);
+        let standard = render_metrics(std::slice::from_ref(&s), ErrorStyle::Standard, &[]);
         assert!(standard.contains("\nringway_elb_responses_total{code=\"502\"} 3\n"));
         assert!(standard.contains("\nringway_elb_responses_total{code=\"400\"} 7\n"));
         assert!(standard.contains("\nringway_upstream_errors_total{cause=\"connect-refused\"} 2\n"));
@@ -190,7 +205,7 @@ mod tests {
             !standard.contains("cause=\"desync-blocked\""),
             "client causes are not upstream"
         );
-        let cloudflare = render_metrics(&[s], ErrorStyle::Cloudflare);
+        let cloudflare = render_metrics(&[s], ErrorStyle::Cloudflare, &[]);
         assert!(cloudflare.contains("\nringway_elb_responses_total{code=\"521\"} 2\n"));
         assert!(cloudflare.contains("\nringway_elb_responses_total{code=\"520\"} 1\n"));
     }
@@ -200,7 +215,7 @@ mod tests {
         let mut s = Snapshot::default();
         s.desync_by_reason.iter_mut().for_each(|n| *n = 1);
         s.errors_by_cause.iter_mut().for_each(|n| *n = 1);
-        for line in render_metrics(&[s], ErrorStyle::Standard).lines() {
+        for line in render_metrics(&[s], ErrorStyle::Standard, &[]).lines() {
             let ok = line.starts_with("# HELP ringway_")
                 || line.starts_with("# TYPE ringway_")
                 || (line.starts_with("ringway_")

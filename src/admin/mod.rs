@@ -12,4 +12,4 @@ mod server;
 
 pub use client::{AdminClient, Answer};
 pub use metrics::{render_metrics, Snapshot};
-pub use server::{attributes_json, start, Admin, Plane, Published};
+pub use server::{attributes_json, start, Admin, HealthRow, HealthTable, Plane, Published};

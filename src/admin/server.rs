@@ -15,6 +15,17 @@ use crate::http::{self, encode, Limits, Method, RequestHead, Version};
 /// Where one worker publishes its counters.
 pub type Published = Arc<Mutex<Snapshot>>;
 
+/// One target's health as the checker sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthRow {
+    pub group: String,
+    pub target: SocketAddr,
+    pub health: crate::balance::Health,
+}
+
+/// The checker's table, in config order.
+pub type HealthTable = Arc<Mutex<Vec<HealthRow>>>;
+
 /// What the admin API changes on the running balancer (the workers implement it).
 pub trait Plane: Send + Sync {
     fn attributes(&self) -> Attributes;
@@ -28,6 +39,7 @@ pub struct Admin {
     pub token: Option<String>,
     pub workers: Vec<Published>,
     pub plane: Arc<dyn Plane>,
+    pub health: HealthTable,
 }
 
 /// A slow or silent admin client cannot hold the admin thread longer than this.
@@ -102,7 +114,8 @@ fn serve(mut stream: TcpStream, admin: &Admin) -> io::Result<()> {
                 .map(|w| w.lock().map(|s| s.clone()).unwrap_or_default())
                 .collect();
             let style = admin.plane.attributes().upstream_error_style;
-            let text = render_metrics(&snapshots, style);
+            let health = admin.health.lock().map(|t| t.clone()).unwrap_or_default();
+            let text = render_metrics(&snapshots, style, &health);
             reply(&mut stream, 200, "text/plain; version=0.0.4", &text)
         }
         (Method::Get, b"/health") => reply(&mut stream, 200, "text/plain", "ok\n"),

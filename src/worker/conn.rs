@@ -11,6 +11,7 @@ use std::time::Duration;
 use monoio::io::AsyncWriteRent;
 use monoio::net::TcpStream;
 
+use crate::balance::PickContext;
 use crate::error::{synthetic_response, Cause};
 use crate::forward;
 use crate::http::{
@@ -321,6 +322,16 @@ async fn handle_request(
     let target = http::split_target(head.target.of(&rbuf));
     let host = forward::routing_host(http::header_value(&rbuf, &head.headers, b"host"), &target);
     let group = w.routers[listener].route(host, target.path);
+    // The first choice is made here, while the head's bytes are at hand for a hashed header.
+    let first = {
+        let g = &w.groups[group];
+        let selector = &mut *g.selector.borrow_mut();
+        let header = selector
+            .hash_header()
+            .and_then(|name| http::header_value(&rbuf, &head.headers, name.as_bytes()));
+        let pick = PickContext::new(peer.ip()).with_header(header);
+        selector.pick(&pick, &g.avail.borrow())
+    };
 
     let fwd = Forwarding {
         target,
@@ -357,6 +368,7 @@ async fn handle_request(
         w,
         ct,
         group,
+        first,
         method: head.method,
         client_version: head.version,
         client_keep_alive,
@@ -460,6 +472,8 @@ pub struct Exchange<'a> {
     /// The client's timer.
     pub ct: &'a Timer,
     pub group: usize,
+    /// The selector's first choice; `None` when the group has no target to pick.
+    pub first: Option<usize>,
     pub method: Method,
     pub client_version: Version,
     pub client_keep_alive: bool,
@@ -502,21 +516,21 @@ async fn try_targets(
     let w = ctx.w;
     let group = &w.groups[ctx.group];
     let idle = w.attrs().idle_timeout;
-    let Some(first) = group.selector.borrow_mut().pick() else {
+    let Some(first) = ctx.first else {
         return Err((Cause::NoTarget, rbuf));
     };
     let mut last = Cause::ConnectRefused;
-    // The retry order is only worked out when a target fails: most requests need the first.
-    let mut attempt = 0;
+    // The retry order is worked out once, when the first target fails: most requests need
+    // only the first, and a suspect mark set meanwhile must not reorder the walk.
+    let mut retries: Option<std::vec::IntoIter<usize>> = None;
     let mut target = first;
     'targets: loop {
-        if attempt > 0 {
-            match group.selector.borrow().retry_order(first).nth(attempt - 1) {
+        if let Some(order) = &mut retries {
+            match order.next() {
                 Some(next) => target = next,
                 None => break 'targets,
             }
         }
-        attempt += 1;
         // After a reused connection failed, the next attempt skips the pool: it may hold more
         // connections the target has already closed.
         let mut skip_pool = false;
@@ -540,6 +554,17 @@ async fn try_targets(
                     }
                     Err(cause) => {
                         last = cause;
+                        if retries.is_none() {
+                            let order = group
+                                .selector
+                                .borrow()
+                                .retry_order(first, &group.avail.borrow())
+                                .collect::<Vec<_>>();
+                            retries = Some(order.into_iter());
+                        }
+                        if matches!(cause, Cause::ConnectRefused | Cause::Unreachable) {
+                            w.target_refused(ctx.group, target);
+                        }
                         if cause == Cause::ConnectTimeout {
                             break 'targets;
                         }
@@ -548,7 +573,10 @@ async fn try_targets(
                 },
             };
             let may_retry = reused && ctx.method.is_idempotent() && !req.body_pending();
-            match relay_response(ctx, client, upstream, req, rbuf, target, may_retry).await {
+            let in_flight = group.selector.borrow_mut().begin(target);
+            let relayed = relay_response(ctx, client, upstream, req, rbuf, target, may_retry).await;
+            group.selector.borrow_mut().end(in_flight);
+            match relayed {
                 Relayed::Done(next, buf) => return Ok((next, buf)),
                 Relayed::RetryFresh(buf) => {
                     rbuf = buf;

@@ -21,6 +21,14 @@ pub enum Control {
     /// New attributes: for the next request, the next timer armed, the next connection
     /// (`client_keep_alive.seconds`, which a connection keeps from its start, as on ALB).
     Attributes(Attributes),
+    /// A health check of `target` in `group` ended: whether the target may be routed to,
+    /// and whether this probe passed (which clears a worker's suspect mark).
+    Health {
+        group: usize,
+        target: usize,
+        healthy: bool,
+        passed: bool,
+    },
 }
 
 /// The attributes in force and the way to every worker.
@@ -50,10 +58,15 @@ impl ControlPlane {
             next.set(key, value)?;
         }
         *current = next;
-        for w in &self.workers {
-            let _ = w.send(Control::Attributes(next));
-        }
+        self.broadcast(|| Control::Attributes(next));
         Ok(next)
+    }
+
+    /// Sends one message to every worker.
+    pub(super) fn broadcast(&self, message: impl Fn() -> Control) {
+        for w in &self.workers {
+            let _ = w.send(message());
+        }
     }
 }
 
@@ -61,9 +74,23 @@ impl ControlPlane {
 pub(super) async fn control_loop(w: Rc<Worker>, rx: Receiver<Control>) {
     loop {
         monoio::time::sleep(POLL).await;
+        let now = w.timers.now();
+        for g in &w.groups {
+            g.expire_suspects(now);
+        }
         loop {
             match rx.try_recv() {
                 Ok(Control::Attributes(attrs)) => w.set_attrs(attrs),
+                Ok(Control::Health {
+                    group,
+                    target,
+                    healthy,
+                    passed,
+                }) => {
+                    if let Some(g) = w.groups.get(group) {
+                        g.apply_health(target, healthy, passed);
+                    }
+                }
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => return,
             }

@@ -4,7 +4,8 @@
 //!
 //! - `server`: binding listeners and starting pinned worker threads.
 //! - `runtime`: io_uring (DESIGN.md §7 setup flags) or epoll runtimes, CPU pinning.
-//! - `control`: the control plane's channel into each worker (live attributes).
+//! - `control`: the control plane's channel into each worker (live attributes, health).
+//! - `health`: the active health checker's thread, shared by all workers.
 //! - `conn`: the client connection loop: read a head, route, forward.
 //! - `request`: vetting a head: strict parse with a lenient fallback, desync classification
 //!   and the mode's action, and the head the target receives (Host, X-Forwarded-*, framing).
@@ -19,6 +20,7 @@
 mod body;
 mod conn;
 mod control;
+mod health;
 mod io;
 mod listen;
 pub mod origin;

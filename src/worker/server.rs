@@ -8,8 +8,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crate::admin::Published;
-use crate::config::{Algorithm, Config};
+use crate::admin::{HealthTable, Published};
+use crate::config::Config;
 
 use super::conn::serve_client;
 use super::control::{control_loop, Control, ControlPlane};
@@ -34,6 +34,8 @@ pub struct Server {
     pub published: Vec<Published>,
     /// The way to change the workers' settings live.
     pub control: Arc<ControlPlane>,
+    /// Each target's health as the checker sees it.
+    pub health: HealthTable,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -48,15 +50,6 @@ impl Server {
 
 /// Binds every listener and starts the workers; returns once each worker has its runtime.
 pub fn start(config: Config, opts: ServeOptions) -> io::Result<Server> {
-    for group in &config.target_groups {
-        if group.algorithm != Algorithm::RoundRobin {
-            eprintln!(
-                "ringway: target group {}: {} is not implemented yet; using round_robin",
-                group.name,
-                group.algorithm.name()
-            );
-        }
-    }
     raise_open_files_limit();
     let cpus = allowed_cpus();
     let workers = match opts.workers.unwrap_or(config.load_balancer.workers) {
@@ -78,16 +71,25 @@ pub fn start(config: Config, opts: ServeOptions) -> io::Result<Server> {
     let (ready_tx, ready_rx) = crossbeam_channel::bounded::<io::Result<Driver>>(workers);
     let mut threads = Vec::new();
     let published: Vec<Published> = (0..workers).map(|_| Published::default()).collect();
-    let mut control_tx = Vec::new();
-    for (id, socks) in sockets.into_iter().enumerate() {
+    let (control_tx, control_rx): (Vec<_>, Vec<_>) =
+        (0..workers).map(|_| crossbeam_channel::unbounded()).unzip();
+    let control = Arc::new(ControlPlane::new(config.attributes, control_tx));
+    let health: HealthTable =
+        Arc::new(std::sync::Mutex::new(super::health::initial_table(&config)));
+    let probe_now = super::health::start(
+        &config,
+        Arc::clone(&control),
+        Arc::clone(&health),
+        opts.driver,
+    )?;
+    for ((id, socks), control) in sockets.into_iter().enumerate().zip(control_rx) {
         let cpu = cpus.get(id % cpus.len().max(1)).copied();
         let config = Arc::clone(&config);
         let ready = ready_tx.clone();
-        let (tx, control) = crossbeam_channel::unbounded();
-        control_tx.push(tx);
         let links = Links {
             publish: Arc::clone(&published[id]),
             control,
+            probe_now: probe_now.clone(),
         };
         let thread = std::thread::Builder::new()
             .name(format!("ringway-w{id}"))
@@ -106,7 +108,8 @@ pub fn start(config: Config, opts: ServeOptions) -> io::Result<Server> {
         listeners,
         drivers,
         published,
-        control: Arc::new(ControlPlane::new(config.attributes, control_tx)),
+        control,
+        health,
         threads,
     })
 }
@@ -115,6 +118,8 @@ pub fn start(config: Config, opts: ServeOptions) -> io::Result<Server> {
 struct Links {
     publish: Published,
     control: crossbeam_channel::Receiver<Control>,
+    /// Where to ask the health checker for an early probe; `None` without checks.
+    probe_now: Option<crossbeam_channel::Sender<(usize, usize)>>,
 }
 
 fn run_worker(
@@ -154,6 +159,9 @@ fn run_worker(
         eprintln!("ringway: worker {id}: {driver} on {cpu_text}");
         let _ = ready_inner.send(Ok(driver));
         let worker = Rc::new(Worker::new(id, config, ports));
+        if let Some(tx) = links.probe_now {
+            worker.set_probe_channel(tx);
+        }
         monoio::spawn(publish_loop(Rc::clone(&worker), links.publish));
         monoio::spawn(control_loop(Rc::clone(&worker), links.control));
         let expiring = Rc::clone(&worker);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::admin::Snapshot;
-use crate::balance::{RoundRobin, Router};
+use crate::balance::{Availability, Router, Selector, TargetState, SUSPECT_HOLD_MS};
 use crate::config::{Attributes, Config};
 use crate::desync::{Action, HeaderMark, Reason, Verdict};
 use crate::error::Cause;
@@ -41,6 +41,8 @@ pub struct Worker {
     pub marks: RefCell<Vec<HeaderMark>>,
     free_bufs: RefCell<Vec<Vec<u8>>>,
     desync_log: Cell<LogWindow>,
+    /// Asks the health checker to probe a (group, target) now; `None` without checks.
+    probe_now: RefCell<Option<crossbeam_channel::Sender<(usize, usize)>>>,
 }
 
 #[derive(Clone, Copy)]
@@ -53,8 +55,59 @@ struct LogWindow {
 /// A target group as one worker sees it.
 pub struct GroupState {
     pub addrs: Vec<SocketAddr>,
-    pub selector: RefCell<RoundRobin>,
+    pub selector: RefCell<Selector>,
+    /// Which targets may be picked: health from the checker, this worker's suspect marks.
+    pub avail: RefCell<Availability>,
+    /// When this worker marked each target suspect (a refused connect), in timer ticks.
+    pub suspect_since: RefCell<Vec<Option<u64>>>,
+    /// Whether active health checks run for the group (else suspect marks lapse by time).
+    pub checks: bool,
     pub pool: RefCell<Pool>,
+}
+
+impl GroupState {
+    /// A refused or unreachable connect: the target is avoided by this worker until a probe
+    /// passes (or, without checks, for `SUSPECT_HOLD_MS`). True when the mark is new.
+    pub fn mark_suspect(&self, target: usize, now: u64) -> bool {
+        let mut since = self.suspect_since.borrow_mut();
+        let new = since[target].is_none();
+        since[target] = Some(now);
+        if new {
+            self.avail.borrow_mut().set_suspect(target, true);
+        }
+        new
+    }
+
+    /// What the checker found: `healthy` decides routing; a passing probe clears a suspect
+    /// mark.
+    pub fn apply_health(&self, target: usize, healthy: bool, passed: bool) {
+        let Some(since) = self.suspect_since.borrow_mut().get_mut(target).map(|s| {
+            if passed {
+                s.take();
+            }
+            s.is_some()
+        }) else {
+            return;
+        };
+        self.avail.borrow_mut().modify(|states| {
+            states[target].healthy = healthy;
+            states[target].suspect = since;
+        });
+    }
+
+    /// Without health checks a suspect mark lapses after `SUSPECT_HOLD_MS`.
+    pub fn expire_suspects(&self, now: u64) {
+        if self.checks {
+            return;
+        }
+        let mut since = self.suspect_since.borrow_mut();
+        for (target, s) in since.iter_mut().enumerate() {
+            if s.is_some_and(|at| now.saturating_sub(at) >= SUSPECT_HOLD_MS) {
+                *s = None;
+                self.avail.borrow_mut().set_suspect(target, false);
+            }
+        }
+    }
 }
 
 /// Counters of one worker; the control plane sums them across workers on demand.
@@ -127,7 +180,18 @@ impl Worker {
             .enumerate()
             .map(|(i, g)| GroupState {
                 addrs: g.targets.iter().map(|t| t.address).collect(),
-                selector: RefCell::new(RoundRobin::new(&g.targets)),
+                // Seeded by worker: the workers' random draws differ.
+                selector: RefCell::new(Selector::for_group(g, id as u64 + 1)),
+                avail: RefCell::new(Availability::new(
+                    &g.targets,
+                    if g.health_check.enabled {
+                        TargetState::INITIAL
+                    } else {
+                        TargetState::HEALTHY
+                    },
+                )),
+                suspect_since: RefCell::new(vec![None; g.targets.len()]),
+                checks: g.health_check.enabled,
                 pool: RefCell::new(Pool::new(
                     i,
                     g.targets.len(),
@@ -147,6 +211,7 @@ impl Worker {
             timers: Timers::new(),
             marks: RefCell::new(Vec::new()),
             free_bufs: RefCell::new(Vec::new()),
+            probe_now: RefCell::new(None),
             desync_log: Cell::new(LogWindow {
                 start: None,
                 written: 0,
@@ -194,6 +259,22 @@ impl Worker {
             verdict.reason.name(),
             super::request::action_name(action),
         );
+    }
+
+    /// Where `target_refused` asks for an early probe.
+    pub fn set_probe_channel(&self, tx: crossbeam_channel::Sender<(usize, usize)>) {
+        *self.probe_now.borrow_mut() = Some(tx);
+    }
+
+    /// A connect to `target` of `group` was refused or found no route: this worker avoids it
+    /// at once, and the checker probes it now instead of at its next interval.
+    pub fn target_refused(&self, group: usize, target: usize) {
+        let g = &self.groups[group];
+        if g.mark_suspect(target, self.timers.now()) && g.checks {
+            if let Some(tx) = self.probe_now.borrow().as_ref() {
+                let _ = tx.send((group, target));
+            }
+        }
     }
 
     /// The attributes in force for what starts now.
