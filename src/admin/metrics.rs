@@ -19,6 +19,10 @@ pub struct Snapshot {
     pub requests: u64,
     pub errors_by_cause: [u64; Cause::ALL.len()],
     pub desync_by_reason: [u64; Reason::ALL.len()],
+    /// Per target, in config order (groups after each other): connections opened.
+    pub target_connects: Vec<u64>,
+    /// Per target, in the same order: requests in flight.
+    pub target_outstanding: Vec<u64>,
 }
 
 impl Default for Snapshot {
@@ -30,6 +34,8 @@ impl Default for Snapshot {
             requests: 0,
             errors_by_cause: [0; Cause::ALL.len()],
             desync_by_reason: [0; Reason::ALL.len()],
+            target_connects: Vec::new(),
+            target_outstanding: Vec::new(),
         }
     }
 }
@@ -39,6 +45,8 @@ impl Snapshot {
         self.new_connections += other.new_connections;
         self.active_connections += other.active_connections;
         self.timers += other.timers;
+        add_each(&mut self.target_connects, &other.target_connects);
+        add_each(&mut self.target_outstanding, &other.target_outstanding);
         self.requests += other.requests;
         for (a, b) in self.errors_by_cause.iter_mut().zip(&other.errors_by_cause) {
             *a += b;
@@ -74,6 +82,29 @@ pub fn render_metrics(workers: &[Snapshot], style: ErrorStyle, health: &[HealthR
             "ringway_target_health{{target_group=\"{}\",target=\"{}\"}} {up}",
             row.group, row.target
         );
+    }
+    for (name, help, kind, values) in [
+        (
+            "ringway_target_connects_total",
+            "Connections opened to the target (refused attempts included).",
+            "counter",
+            &sum.target_connects,
+        ),
+        (
+            "ringway_target_outstanding_requests",
+            "Requests in flight on the target.",
+            "gauge",
+            &sum.target_outstanding,
+        ),
+    ] {
+        family(&mut out, name, kind, help);
+        for (row, n) in health.iter().zip(values.iter()) {
+            let _ = writeln!(
+                out,
+                "{name}{{target_group=\"{}\",target=\"{}\"}} {n}",
+                row.group, row.target
+            );
+        }
     }
     family(
         &mut out,
@@ -146,6 +177,15 @@ pub fn render_metrics(workers: &[Snapshot], style: ErrorStyle, health: &[HealthR
         let _ = writeln!(out, "ringway_elb_responses_total{{code=\"{code}\"}} {n}");
     }
     out
+}
+
+fn add_each(sum: &mut Vec<u64>, other: &[u64]) {
+    if sum.len() < other.len() {
+        sum.resize(other.len(), 0);
+    }
+    for (a, b) in sum.iter_mut().zip(other) {
+        *a += b;
+    }
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {

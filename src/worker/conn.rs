@@ -23,10 +23,10 @@ use super::request::{encode_request_head, parse_head, vet, Forwarding, ReadHead,
 use super::body::BodyTracker;
 use super::io::{read_append, write_all, ReadError};
 use super::relay::{relay_response, Relayed};
-use super::state::{bump, Worker};
-use super::timers::{ticks, Timer};
+use super::state::{bump, GroupState, Worker};
+use super::timers::{ticks, Timer, Timers};
 use super::tunnel::tunnel;
-use super::upstream::connect;
+use super::upstream::{connect, Upstream};
 
 /// A new connection's read buffer; it grows on demand up to the head limit.
 const INITIAL_READ_BUF: usize = 4 * 1024;
@@ -506,6 +506,17 @@ async fn forward(
     }
 }
 
+/// Connects to `target` of `group`, counting the attempt for the target's metrics.
+async fn connect_counted(
+    group: &GroupState,
+    target: usize,
+    timers: &Timers,
+    idle: Duration,
+) -> Result<Upstream, Cause> {
+    bump(&group.connects[target]);
+    connect(group.addrs[target], timers, idle).await
+}
+
 /// Tries the group's targets in the selector's order; `Err` names the cause to answer with.
 async fn try_targets(
     ctx: Exchange<'_>,
@@ -547,7 +558,7 @@ async fn try_targets(
                     s.timer.touch();
                     s
                 }
-                None => match connect(group.addrs[target], &w.timers, idle).await {
+                None => match connect_counted(group, target, &w.timers, idle).await {
                     Ok(s) => {
                         bump(&w.stats.upstream_connects);
                         s

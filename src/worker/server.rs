@@ -192,8 +192,7 @@ fn run_worker(
 /// second, never one on the request path.
 async fn publish_loop(worker: Rc<Worker>, publish: Published) {
     loop {
-        let mut snapshot = worker.stats.snapshot();
-        snapshot.timers = worker.timers.len() as u64;
+        let snapshot = worker.snapshot();
         if let Ok(mut slot) = publish.lock() {
             *slot = snapshot;
         }

@@ -63,6 +63,8 @@ pub struct GroupState {
     /// Whether active health checks run for the group (else suspect marks lapse by time).
     pub checks: bool,
     pub pool: RefCell<Pool>,
+    /// Connections opened to each target (attempts, refused ones included).
+    pub connects: Vec<Cell<u64>>,
 }
 
 impl GroupState {
@@ -142,7 +144,7 @@ impl Stats {
     }
 
     /// The counters as the control plane sees them (`admin::Snapshot`).
-    pub fn snapshot(&self) -> Snapshot {
+    fn snapshot(&self) -> Snapshot {
         Snapshot {
             new_connections: self.new_connections.get(),
             active_connections: self.active_connections.get(),
@@ -150,6 +152,7 @@ impl Stats {
             requests: self.requests.get(),
             errors_by_cause: std::array::from_fn(|i| self.errors_by_cause[i].get()),
             desync_by_reason: std::array::from_fn(|i| self.desync_by_reason.0[i].get()),
+            ..Snapshot::default()
         }
     }
 
@@ -192,6 +195,7 @@ impl Worker {
                 )),
                 suspect_since: RefCell::new(vec![None; g.targets.len()]),
                 checks: g.health_check.enabled,
+                connects: g.targets.iter().map(|_| Cell::new(0)).collect(),
                 pool: RefCell::new(Pool::new(
                     i,
                     g.targets.len(),
@@ -285,6 +289,22 @@ impl Worker {
 
     pub fn set_attrs(&self, attrs: Attributes) {
         self.attrs.set(attrs);
+    }
+
+    /// The counters as the control plane sees them (`admin::Snapshot`); per-target figures
+    /// in config order, groups after each other.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut s = self.stats.snapshot();
+        s.timers = self.timers.len() as u64;
+        for g in &self.groups {
+            let selector = g.selector.borrow();
+            for (t, connects) in g.connects.iter().enumerate() {
+                s.target_connects.push(connects.get());
+                s.target_outstanding
+                    .push(u64::from(selector.outstanding(t)));
+            }
+        }
+        s
     }
 
     /// An empty buffer with `STREAM_BUF` capacity, reused when one is free.

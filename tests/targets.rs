@@ -1,0 +1,236 @@
+//! Target groups over real sockets (DESIGN.md §5): a target killed under load costs clients
+//! nothing, active health checks take it out of rotation and put it back, and a group whose
+//! targets are all down answers at once with the right status.
+//!
+//! The targets here are `ringway origin` processes, so a test can kill one and start it again
+//! on the same port.
+
+mod common;
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{Balancer, Client};
+
+/// A `ringway origin` child process; killed when dropped.
+struct OriginProcess {
+    child: Child,
+}
+
+impl OriginProcess {
+    fn start(addr: SocketAddr, name: &str) -> OriginProcess {
+        let child = Command::new(env!("CARGO_BIN_EXE_ringway"))
+            .args(["origin", "--bind", &addr.to_string(), "--name", name])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "origin {name} did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        OriginProcess { child }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OriginProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// One listener, one group "web" over `targets`, health checks as given.
+fn config(targets: &[SocketAddr], attributes: &str, health_check: &str) -> String {
+    let targets: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
+    format!(
+        r#"[load_balancer]
+workers = 2
+admin = "127.0.0.1:0"
+
+[attributes]
+{attributes}
+
+[[listeners]]
+address = "127.0.0.1"
+port = 0
+default_target_group = "web"
+
+[[target_groups]]
+name = "web"
+targets = [{}]
+
+[target_groups.health_check]
+{health_check}
+"#,
+        targets.join(", ")
+    )
+}
+
+/// A value of `/metrics` for one target.
+fn target_metric(lb: &Balancer, name: &str, target: SocketAddr) -> u64 {
+    let (_, body) = lb.admin_get("/metrics");
+    let prefix = format!("{name}{{target_group=\"web\",target=\"{target}\"}} ");
+    body.lines()
+        .find_map(|l| l.strip_prefix(&prefix)?.parse().ok())
+        .unwrap_or_else(|| panic!("no {prefix} in {body}"))
+}
+
+/// Waits until the log has a line containing every part, or `limit` passes.
+fn wait_for_log(lb: &Balancer, parts: &[&str], limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if lb
+            .log_text()
+            .lines()
+            .any(|l| parts.iter().all(|p| l.contains(p)))
+        {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn a_target_killed_under_load_costs_no_request_and_comes_back_when_healthy() {
+    let (a_addr, b_addr) = (free_addr(), free_addr());
+    let _a = OriginProcess::start(a_addr, "a");
+    let mut b = OriginProcess::start(b_addr, "b");
+    let lb = Balancer::start(
+        "auto",
+        &config(
+            &[a_addr, b_addr],
+            "",
+            "enabled = true\ninterval_seconds = 5\ntimeout_seconds = 2\n\
+             healthy_threshold_count = 2\nunhealthy_threshold_count = 2",
+        ),
+    );
+    // Both pass their first probe at once (ALB: a new target needs one).
+    for t in [a_addr, b_addr] {
+        let healthy = format!("target {t} is healthy");
+        assert!(
+            wait_for_log(&lb, &[&healthy], Duration::from_secs(5)),
+            "{}",
+            lb.log_text()
+        );
+    }
+
+    // Keep-alive GET load from three clients for 20 seconds; B dies after 4.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (served, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let load: Vec<_> = (0..3)
+        .map(|_| {
+            let (stop, served, failed, addr) =
+                (stop.clone(), served.clone(), failed.clone(), lb.addr);
+            std::thread::spawn(move || {
+                let mut client = Client::connect(addr);
+                while !stop.load(Ordering::Relaxed) {
+                    client.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+                    match client.try_read_response(false) {
+                        Some(r) if r.status == 200 => served.fetch_add(1, Ordering::Relaxed),
+                        Some(_) | None => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            client = Client::connect(addr);
+                            0
+                        }
+                    };
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            })
+        })
+        .collect();
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_secs(4));
+    b.kill();
+    let unhealthy = format!("target {b_addr} is unhealthy");
+    assert!(
+        wait_for_log(&lb, &[&unhealthy], Duration::from_secs(12)),
+        "{}",
+        lb.log_text()
+    );
+    // From here on B gets no connection attempt (the gauge is published once a second).
+    std::thread::sleep(Duration::from_millis(1100));
+    let attempts_at_unhealthy = target_metric(&lb, "ringway_target_connects_total", b_addr);
+    std::thread::sleep(Duration::from_secs(20).saturating_sub(start.elapsed()));
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(
+        target_metric(&lb, "ringway_target_connects_total", b_addr),
+        attempts_at_unhealthy,
+        "connections were attempted to an unhealthy target"
+    );
+    assert_eq!(target_metric(&lb, "ringway_target_health", b_addr), 0);
+    stop.store(true, Ordering::Relaxed);
+    for t in load {
+        t.join().unwrap();
+    }
+    assert_eq!(failed.load(Ordering::Relaxed), 0, "client requests failed");
+    assert!(
+        served.load(Ordering::Relaxed) > 1000,
+        "{}",
+        served.load(Ordering::Relaxed)
+    );
+
+    // Restarted, B returns to rotation after two passing probes, and takes requests again.
+    let _b = OriginProcess::start(b_addr, "b");
+    let healthy_again = format!("target {b_addr} is healthy (was unhealthy");
+    assert!(
+        wait_for_log(&lb, &[&healthy_again], Duration::from_secs(15)),
+        "{}",
+        lb.log_text()
+    );
+    let before = target_metric(&lb, "ringway_target_connects_total", b_addr);
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..20 {
+        let r = Client::connect(lb.addr)
+            .request("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        assert_eq!(r.status, 200);
+    }
+    std::thread::sleep(Duration::from_millis(1100));
+    assert!(target_metric(&lb, "ringway_target_connects_total", b_addr) > before);
+    assert_eq!(target_metric(&lb, "ringway_target_health", b_addr), 1);
+}
+
+#[test]
+fn every_target_down_gives_502_or_521_at_once_every_time() {
+    let targets = [free_addr(), free_addr()];
+    for (style, status) in [("standard", 502), ("cloudflare", 521)] {
+        for checks in [
+            "enabled = false",
+            "enabled = true\ninterval_seconds = 5\ntimeout_seconds = 2",
+        ] {
+            let attrs = format!("\"routing.http.upstream_error_style\" = \"{style}\"");
+            let lb = Balancer::start("auto", &config(&targets, &attrs, checks));
+            for _ in 0..20 {
+                let start = Instant::now();
+                let r = Client::connect(lb.addr)
+                    .request("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+                assert_eq!(r.status, status, "{checks}");
+                assert_eq!(
+                    r.header("x-ringway-error").as_deref(),
+                    Some("connect-refused")
+                );
+                assert!(
+                    start.elapsed() < Duration::from_millis(500),
+                    "{:?}",
+                    start.elapsed()
+                );
+            }
+        }
+    }
+}
