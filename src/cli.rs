@@ -60,6 +60,13 @@ enum Command {
     },
     /// Check this host: kernel, io_uring, limits, network sysctls.
     Doctor,
+    /// List, register and deregister targets on the running balancer.
+    Targets {
+        #[command(subcommand)]
+        action: TargetsAction,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
     /// Read or change load balancer attributes on the running balancer.
     Attrs {
         #[command(subcommand)]
@@ -67,6 +74,22 @@ enum Command {
         #[command(flatten)]
         admin: AdminArgs,
     },
+}
+
+#[derive(Subcommand)]
+enum TargetsAction {
+    /// Each group's targets with weight, health, draining and requests in flight.
+    List { group: Option<String> },
+    /// Add a target to a group; with health checks it takes requests once it passes one.
+    Register {
+        group: String,
+        addr: SocketAddr,
+        #[arg(long, default_value_t = 1)]
+        weight: u32,
+    },
+    /// Drain a target: no new requests, those in flight finish, then it leaves the group
+    /// (after deregistration_delay.timeout_seconds at most).
+    Deregister { group: String, addr: SocketAddr },
 }
 
 #[derive(Subcommand)]
@@ -163,6 +186,10 @@ pub fn run(cli: Cli) -> ExitCode {
                 Err(e) => fail(&format!("origin: cannot listen on {bind}: {e}")),
             }
         }
+        Command::Targets { action, admin } => match targets(action, &admin) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => fail(&message),
+        },
         Command::Attrs { action, admin } => match attrs(action, &admin) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => fail(&message),
@@ -177,6 +204,69 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         }
     }
+}
+
+/// `ringway targets list|register|deregister`.
+fn targets(action: TargetsAction, admin: &AdminArgs) -> Result<(), String> {
+    let client = admin.client()?;
+    let answer = match &action {
+        TargetsAction::List { .. } => client.call("GET", "/target-groups", None)?,
+        TargetsAction::Register {
+            group,
+            addr,
+            weight,
+        } => {
+            let body = serde_json::json!({ "address": addr.to_string(), "weight": weight });
+            let path = format!("/target-groups/{group}/targets");
+            client.call("POST", &path, Some(&body.to_string()))?
+        }
+        TargetsAction::Deregister { group, addr } => {
+            let path = format!("/target-groups/{group}/targets/{addr}");
+            client.call("DELETE", &path, None)?
+        }
+    };
+    if answer.status != 200 {
+        return Err(answer.message());
+    }
+    match action {
+        TargetsAction::Register { group, addr, .. } => {
+            println!("registered {addr} in target group {group}");
+        }
+        TargetsAction::Deregister { group, addr } => {
+            println!("draining {addr} in target group {group}");
+        }
+        TargetsAction::List { group } => {
+            let groups: Vec<serde_json::Value> = serde_json::from_str(&answer.body)
+                .map_err(|e| format!("the admin API sent groups that are not JSON: {e}"))?;
+            if let Some(name) = &group {
+                if !groups.iter().any(|g| g["name"] == name.as_str()) {
+                    return Err(format!("no target group named {name:?}"));
+                }
+            }
+            println!(
+                "{:<16} {:<24} {:>6} {:<10} {:<8} {:>9}",
+                "GROUP", "TARGET", "WEIGHT", "HEALTH", "DRAINING", "IN-FLIGHT"
+            );
+            for g in &groups {
+                let name = g["name"].as_str().unwrap_or("");
+                if group.as_deref().is_some_and(|want| want != name) {
+                    continue;
+                }
+                for t in g["targets"].as_array().into_iter().flatten() {
+                    println!(
+                        "{:<16} {:<24} {:>6} {:<10} {:<8} {:>9}",
+                        name,
+                        t["address"].as_str().unwrap_or(""),
+                        t["weight"],
+                        t["health"].as_str().unwrap_or(""),
+                        if t["draining"] == true { "yes" } else { "no" },
+                        t["outstanding_requests"],
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `ringway attrs get|set`.

@@ -246,5 +246,6 @@ fn other_methods_and_paths_get_405_and_404() {
     let mut client = Client::connect(lb.admin_addr());
     let r = client.request("POST /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
     assert_eq!(r.status, 405);
-    assert_eq!(lb.admin_get("/target-groups").0, 404);
+    assert_eq!(lb.admin_get("/no-such-endpoint").0, 404);
+    assert_eq!(lb.admin_get("/target-groups").0, 200);
 }

@@ -234,3 +234,145 @@ fn every_target_down_gives_502_or_521_at_once_every_time() {
         }
     }
 }
+
+/// Runs `ringway ARGS... --admin ADDR`.
+fn cli(lb: &Balancer, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ringway"))
+        .args(args)
+        .args(["--admin", &lb.admin_addr().to_string()])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_deregistered_target_finishes_its_requests_and_new_ones_go_elsewhere() {
+    use common::{ok_response, Origin, Reply};
+    // B answers /slow after 2 s; A answers at once.
+    let b = Origin::start(|r| {
+        if r.request_line().contains("/slow") {
+            std::thread::sleep(Duration::from_secs(2));
+        }
+        Reply::Send(ok_response(b"b"))
+    });
+    let a = Origin::start(|_| Reply::Send(ok_response(b"a")));
+    let lb = Balancer::start("auto", &config(&[b.addr], "", "enabled = false"));
+    assert_eq!(
+        Client::connect(lb.addr)
+            .request("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .body_text(),
+        "b"
+    );
+    // A request in flight on B...
+    let slow = std::thread::spawn({
+        let addr = lb.addr;
+        move || Client::connect(addr).request("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    // ...while A is registered and B deregistered.
+    let a_text = a.addr.to_string();
+    let b_text = b.addr.to_string();
+    let out = cli(&lb, &["targets", "register", "web", &a_text]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli(&lb, &["targets", "deregister", "web", &b_text]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listing = String::from_utf8_lossy(&cli(&lb, &["targets", "list"]).stdout).into_owned();
+    let b_line = listing.lines().find(|l| l.contains(&b_text)).unwrap_or("");
+    assert!(b_line.contains("yes"), "B is draining: {listing}");
+    std::thread::sleep(Duration::from_millis(200));
+    // New requests go to A only.
+    for _ in 0..10 {
+        let r = Client::connect(lb.addr).request("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(r.body_text(), "a");
+    }
+    // The one in flight on B completes.
+    let r = slow.join().unwrap();
+    assert_eq!((r.status, r.body_text().as_str()), (200, "b"));
+    // Nothing left in flight: B leaves the group well before the 300 s delay.
+    let deadline = Instant::now() + Duration::from_secs(6);
+    loop {
+        let listing = String::from_utf8_lossy(&cli(&lb, &["targets", "list"]).stdout).into_owned();
+        if !listing.contains(&b_text) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "B is still listed: {listing}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(lb
+        .log_text()
+        .contains(&format!("target {b_text} deregistered")));
+}
+
+#[test]
+fn target_changes_that_cannot_be_made_are_refused_with_a_reason() {
+    let a = free_addr();
+    let lb = Balancer::start("auto", &config(&[a], "", "enabled = false"));
+    let a_text = a.to_string();
+    for (args, status_word) in [
+        (
+            vec!["targets", "register", "web", a_text.as_str()],
+            "already registered",
+        ),
+        (
+            vec!["targets", "register", "nope", "127.0.0.1:1"],
+            "no target group",
+        ),
+        (
+            vec!["targets", "deregister", "web", "127.0.0.1:1"],
+            "not registered",
+        ),
+        (vec!["targets", "list", "nope"], "no target group"),
+        (
+            vec![
+                "targets",
+                "register",
+                "web",
+                "127.0.0.1:2",
+                "--weight",
+                "1000",
+            ],
+            "0..=999",
+        ),
+    ] {
+        let out = cli(&lb, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(status_word), "{args:?}: {err}");
+    }
+    // The API's own answers: 409, 404, 400.
+    for (request, status) in [
+        (
+            format!(
+                "POST /target-groups/web/targets HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n{{\"address\":\"{a_text}\"}}",
+                a_text.len() + 14
+            ),
+            409,
+        ),
+        (
+            "POST /target-groups/web/targets HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nnope"
+                .to_string(),
+            400,
+        ),
+        (
+            "DELETE /target-groups/web/targets/not-an-address HTTP/1.1\r\nHost: a\r\n\r\n"
+                .to_string(),
+            400,
+        ),
+        (
+            "DELETE /target-groups/none/targets/127.0.0.1:1 HTTP/1.1\r\nHost: a\r\n\r\n"
+                .to_string(),
+            404,
+        ),
+    ] {
+        let r = Client::connect(lb.admin_addr()).request(&request);
+        assert_eq!(r.status, status, "{request}: {}", r.body_text());
+    }
+}

@@ -19,10 +19,20 @@ pub struct Snapshot {
     pub requests: u64,
     pub errors_by_cause: [u64; Cause::ALL.len()],
     pub desync_by_reason: [u64; Reason::ALL.len()],
-    /// Per target, in config order (groups after each other): connections opened.
-    pub target_connects: Vec<u64>,
-    /// Per target, in the same order: requests in flight.
-    pub target_outstanding: Vec<u64>,
+    /// Per target of each group, as the worker has them now.
+    pub targets: Vec<TargetCounts>,
+}
+
+/// One worker's figures for one target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetCounts {
+    /// The group's index in the config.
+    pub group: usize,
+    pub target: std::net::SocketAddr,
+    /// Connections opened (attempts, refused ones included).
+    pub connects: u64,
+    /// Requests in flight.
+    pub outstanding: u64,
 }
 
 impl Default for Snapshot {
@@ -34,19 +44,29 @@ impl Default for Snapshot {
             requests: 0,
             errors_by_cause: [0; Cause::ALL.len()],
             desync_by_reason: [0; Reason::ALL.len()],
-            target_connects: Vec::new(),
-            target_outstanding: Vec::new(),
+            targets: Vec::new(),
         }
     }
 }
 
 impl Snapshot {
-    fn add(&mut self, other: &Snapshot) {
+    pub(super) fn add(&mut self, other: &Snapshot) {
         self.new_connections += other.new_connections;
         self.active_connections += other.active_connections;
         self.timers += other.timers;
-        add_each(&mut self.target_connects, &other.target_connects);
-        add_each(&mut self.target_outstanding, &other.target_outstanding);
+        for t in &other.targets {
+            match self
+                .targets
+                .iter_mut()
+                .find(|s| s.group == t.group && s.target == t.target)
+            {
+                Some(s) => {
+                    s.connects += t.connects;
+                    s.outstanding += t.outstanding;
+                }
+                None => self.targets.push(t.clone()),
+            }
+        }
         self.requests += other.requests;
         for (a, b) in self.errors_by_cause.iter_mut().zip(&other.errors_by_cause) {
             *a += b;
@@ -83,22 +103,29 @@ pub fn render_metrics(workers: &[Snapshot], style: ErrorStyle, health: &[HealthR
             row.group, row.target
         );
     }
-    for (name, help, kind, values) in [
+    type Field = fn(&TargetCounts) -> u64;
+    let per_target: [(&str, &str, &str, Field); 2] = [
         (
             "ringway_target_connects_total",
             "Connections opened to the target (refused attempts included).",
             "counter",
-            &sum.target_connects,
+            |t| t.connects,
         ),
         (
             "ringway_target_outstanding_requests",
             "Requests in flight on the target.",
             "gauge",
-            &sum.target_outstanding,
+            |t| t.outstanding,
         ),
-    ] {
+    ];
+    for (name, help, kind, field) in per_target {
         family(&mut out, name, kind, help);
-        for (row, n) in health.iter().zip(values.iter()) {
+        for row in health {
+            let n = sum
+                .targets
+                .iter()
+                .find(|t| t.group == row.group_index && t.target == row.target)
+                .map_or(0, field);
             let _ = writeln!(
                 out,
                 "{name}{{target_group=\"{}\",target=\"{}\"}} {n}",
@@ -177,15 +204,6 @@ pub fn render_metrics(workers: &[Snapshot], style: ErrorStyle, health: &[HealthR
         let _ = writeln!(out, "ringway_elb_responses_total{{code=\"{code}\"}} {n}");
     }
     out
-}
-
-fn add_each(sum: &mut Vec<u64>, other: &[u64]) {
-    if sum.len() < other.len() {
-        sum.resize(other.len(), 0);
-    }
-    for (a, b) in sum.iter_mut().zip(other) {
-        *a += b;
-    }
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {

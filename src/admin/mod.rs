@@ -11,5 +11,8 @@ mod metrics;
 mod server;
 
 pub use client::{AdminClient, Answer};
-pub use metrics::{render_metrics, Snapshot};
-pub use server::{attributes_json, start, Admin, HealthRow, HealthTable, Plane, Published};
+pub use metrics::{render_metrics, Snapshot, TargetCounts};
+pub use server::{
+    attributes_json, start, Admin, GroupListing, HealthRow, HealthTable, Plane, Published,
+    RefusedChange,
+};

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::metrics::{render_metrics, Snapshot};
-use crate::config::{Attributes, ConfigError};
+use crate::config::{Attributes, ConfigError, Target};
 use crate::http::{self, encode, Limits, Method, RequestHead, Version};
 
 /// Where one worker publishes its counters.
@@ -18,6 +18,8 @@ pub type Published = Arc<Mutex<Snapshot>>;
 /// One target's health as the checker sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthRow {
+    /// The group's index in the config.
+    pub group_index: usize,
     pub group: String,
     pub target: SocketAddr,
     pub health: crate::balance::Health,
@@ -32,6 +34,48 @@ pub trait Plane: Send + Sync {
     /// Sets every `(key, value)` or none; the error names the key, the value and what is
     /// allowed.
     fn set_attributes(&self, changes: &[(String, String)]) -> Result<Attributes, ConfigError>;
+    fn target_groups(&self) -> Vec<GroupListing>;
+    fn register(&self, group: &str, target: Target) -> Result<(), RefusedChange>;
+    fn deregister(&self, group: &str, addr: SocketAddr) -> Result<(), RefusedChange>;
+}
+
+/// A target group as `GET /target-groups` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupListing {
+    pub name: String,
+    pub algorithm: &'static str,
+    /// Each target, and whether it is draining.
+    pub targets: Vec<(Target, bool)>,
+}
+
+/// Why the control plane refused a change: the status to answer and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedChange {
+    pub status: u16,
+    pub message: String,
+}
+
+impl RefusedChange {
+    pub fn bad(message: String) -> Self {
+        RefusedChange {
+            status: 400,
+            message,
+        }
+    }
+
+    pub fn not_found(message: String) -> Self {
+        RefusedChange {
+            status: 404,
+            message,
+        }
+    }
+
+    pub fn conflict(message: String) -> Self {
+        RefusedChange {
+            status: 409,
+            message,
+        }
+    }
 }
 
 /// Everything the admin thread serves from.
@@ -130,7 +174,43 @@ fn serve(mut stream: TcpStream, admin: &Admin) -> io::Result<()> {
             },
             Err(message) => reply_error(&mut stream, 400, &message),
         },
-        (_, b"/metrics" | b"/health") => {
+        (Method::Get, b"/target-groups") => {
+            let health = admin.health.lock().map(|t| t.clone()).unwrap_or_default();
+            let snapshots: Vec<Snapshot> = admin
+                .workers
+                .iter()
+                .map(|w| w.lock().map(|s| s.clone()).unwrap_or_default())
+                .collect();
+            let json = target_groups_json(&admin.plane.target_groups(), &health, &snapshots);
+            reply(&mut stream, 200, JSON, &json)
+        }
+        (method, path) if path.starts_with(b"/target-groups/") => {
+            let path = String::from_utf8_lossy(path).into_owned();
+            let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+            let result = match (method, parts.as_slice()) {
+                (Method::Post, ["target-groups", group, "targets"]) => {
+                    parse_target(&body).and_then(|target| admin.plane.register(group, target))
+                }
+                (Method::Delete, ["target-groups", group, "targets", addr]) => {
+                    match addr.parse::<SocketAddr>() {
+                        Ok(addr) => admin.plane.deregister(group, addr),
+                        Err(_) => Err(RefusedChange::bad(format!(
+                            "{addr:?} is not a target address: write IP:PORT"
+                        ))),
+                    }
+                }
+                (_, ["target-groups", _, "targets", ..]) => Err(RefusedChange {
+                    status: 405,
+                    message: "POST …/targets registers, DELETE …/targets/ADDR deregisters".into(),
+                }),
+                _ => Err(RefusedChange::not_found("no such admin endpoint".into())),
+            };
+            match result {
+                Ok(()) => reply(&mut stream, 200, JSON, "{\"ok\":true}\n"),
+                Err(refused) => reply_error(&mut stream, refused.status, &refused.message),
+            }
+        }
+        (_, b"/metrics" | b"/health" | b"/target-groups") => {
             reply(&mut stream, 405, "text/plain", "only GET is allowed here\n")
         }
         (_, b"/attributes") => reply_error(&mut stream, 405, "use GET or PATCH on /attributes"),
@@ -177,6 +257,88 @@ pub fn attributes_json(attrs: &Attributes) -> String {
     let mut text = serde_json::Value::Object(map).to_string();
     text.push('\n');
     text
+}
+
+/// A registration: `{"address": "IP:PORT", "weight": N}` (weight optional, 1).
+fn parse_target(body: &str) -> Result<Target, RefusedChange> {
+    let bad = |m: String| RefusedChange::bad(m);
+    let value: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| bad(format!("the body is not JSON: {e}")))?;
+    let address = value
+        .get("address")
+        .and_then(|a| a.as_str())
+        .ok_or_else(|| bad("the body needs \"address\": \"IP:PORT\"".into()))?;
+    let address: SocketAddr = address
+        .parse()
+        .map_err(|_| bad(format!("address {address:?}: write IP:PORT")))?;
+    let weight = match value.get("weight") {
+        None => 1,
+        Some(w) => w
+            .as_u64()
+            .filter(|&w| w <= 999)
+            .ok_or_else(|| bad(format!("weight {w}: allowed 0..=999")))? as u32,
+    };
+    if let Some(extra) = value
+        .as_object()
+        .and_then(|o| o.keys().find(|k| *k != "address" && *k != "weight"))
+    {
+        return Err(bad(format!(
+            "unknown key {extra:?}; allowed: \"address\", \"weight\""
+        )));
+    }
+    Ok(Target { address, weight })
+}
+
+/// `GET /target-groups`: each group, its algorithm and its targets with weight, health,
+/// whether draining, and requests in flight and connections opened summed over workers.
+fn target_groups_json(
+    groups: &[GroupListing],
+    health: &[HealthRow],
+    workers: &[Snapshot],
+) -> String {
+    let mut sum = Snapshot::default();
+    for w in workers {
+        sum.add(w);
+    }
+    let groups: Vec<serde_json::Value> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let targets: Vec<serde_json::Value> = g
+                .targets
+                .iter()
+                .map(|(t, draining)| {
+                    let row = health
+                        .iter()
+                        .find(|r| r.group_index == i && r.target == t.address);
+                    let counts = sum
+                        .targets
+                        .iter()
+                        .find(|c| c.group == i && c.target == t.address);
+                    serde_json::json!({
+                        "address": t.address.to_string(),
+                        "weight": t.weight,
+                        "health": row.map_or("unknown", |r| health_name(r.health)),
+                        "draining": draining,
+                        "outstanding_requests": counts.map_or(0, |c| c.outstanding),
+                        "connects": counts.map_or(0, |c| c.connects),
+                    })
+                })
+                .collect();
+            serde_json::json!({ "name": g.name, "algorithm": g.algorithm, "targets": targets })
+        })
+        .collect();
+    let mut text = serde_json::Value::from(groups).to_string();
+    text.push('\n');
+    text
+}
+
+fn health_name(h: crate::balance::Health) -> &'static str {
+    match h {
+        crate::balance::Health::Initial => "initial",
+        crate::balance::Health::Healthy => "healthy",
+        crate::balance::Health::Unhealthy => "unhealthy",
+    }
 }
 
 /// A PATCH body: a JSON object of key to value, each value a number, boolean or string.

@@ -21,9 +21,10 @@ use crate::http::{
 use super::request::{encode_request_head, parse_head, vet, Forwarding, ReadHead, Vetted};
 
 use super::body::BodyTracker;
+use super::group::{GroupState, TargetRef};
 use super::io::{read_append, write_all, ReadError};
 use super::relay::{relay_response, Relayed};
-use super::state::{bump, GroupState, Worker};
+use super::state::{bump, Worker};
 use super::timers::{ticks, Timer, Timers};
 use super::tunnel::tunnel;
 use super::upstream::{connect, Upstream};
@@ -330,7 +331,8 @@ async fn handle_request(
             .hash_header()
             .and_then(|name| http::header_value(&rbuf, &head.headers, name.as_bytes()));
         let pick = PickContext::new(peer.ip()).with_header(header);
-        selector.pick(&pick, &g.avail.borrow())
+        let first = selector.pick(&pick, &g.avail.borrow());
+        first.map(|i| g.target_ref(i))
     };
 
     let fwd = Forwarding {
@@ -473,7 +475,7 @@ pub struct Exchange<'a> {
     pub ct: &'a Timer,
     pub group: usize,
     /// The selector's first choice; `None` when the group has no target to pick.
-    pub first: Option<usize>,
+    pub first: Option<TargetRef>,
     pub method: Method,
     pub client_version: Version,
     pub client_keep_alive: bool,
@@ -509,15 +511,18 @@ async fn forward(
 /// Connects to `target` of `group`, counting the attempt for the target's metrics.
 async fn connect_counted(
     group: &GroupState,
-    target: usize,
+    target: TargetRef,
     timers: &Timers,
     idle: Duration,
 ) -> Result<Upstream, Cause> {
-    bump(&group.connects[target]);
-    connect(group.addrs[target], timers, idle).await
+    if let Some(i) = group.current(target) {
+        bump(&group.targets.borrow()[i].connects);
+    }
+    connect(target.addr, timers, idle).await
 }
 
 /// Tries the group's targets in the selector's order; `Err` names the cause to answer with.
+/// The group's target list can change at any await: targets are held as `TargetRef`s.
 async fn try_targets(
     ctx: Exchange<'_>,
     client: &mut TcpStream,
@@ -533,7 +538,7 @@ async fn try_targets(
     let mut last = Cause::ConnectRefused;
     // The retry order is worked out once, when the first target fails: most requests need
     // only the first, and a suspect mark set meanwhile must not reorder the walk.
-    let mut retries: Option<std::vec::IntoIter<usize>> = None;
+    let mut retries: Option<std::vec::IntoIter<TargetRef>> = None;
     let mut target = first;
     'targets: loop {
         if let Some(order) = &mut retries {
@@ -546,10 +551,9 @@ async fn try_targets(
         // connections the target has already closed.
         let mut skip_pool = false;
         loop {
-            let pooled = if skip_pool {
-                None
-            } else {
-                group.pool.borrow_mut().take(target, &w.timers)
+            let pooled = match group.current(target) {
+                Some(i) if !skip_pool => group.pool.borrow_mut().take(i, &w.timers),
+                _ => None,
             };
             let reused = pooled.is_some();
             let upstream = match pooled {
@@ -565,16 +569,13 @@ async fn try_targets(
                     }
                     Err(cause) => {
                         last = cause;
+                        let now = group.current(target);
                         if retries.is_none() {
-                            let order = group
-                                .selector
-                                .borrow()
-                                .retry_order(first, &group.avail.borrow())
-                                .collect::<Vec<_>>();
-                            retries = Some(order.into_iter());
+                            retries = Some(retry_order(group, first).into_iter());
                         }
-                        if matches!(cause, Cause::ConnectRefused | Cause::Unreachable) {
-                            w.target_refused(ctx.group, target);
+                        if let (Some(i), Cause::ConnectRefused | Cause::Unreachable) = (now, cause)
+                        {
+                            w.target_refused(ctx.group, i);
                         }
                         if cause == Cause::ConnectTimeout {
                             break 'targets;
@@ -584,9 +585,13 @@ async fn try_targets(
                 },
             };
             let may_retry = reused && ctx.method.is_idempotent() && !req.body_pending();
-            let in_flight = group.selector.borrow_mut().begin(target);
+            let in_flight = group
+                .current(target)
+                .map(|i| group.selector.borrow_mut().begin(i));
             let relayed = relay_response(ctx, client, upstream, req, rbuf, target, may_retry).await;
-            group.selector.borrow_mut().end(in_flight);
+            if let Some(request) = in_flight {
+                group.selector.borrow_mut().end(request);
+            }
             match relayed {
                 Relayed::Done(next, buf) => return Ok((next, buf)),
                 Relayed::RetryFresh(buf) => {
@@ -598,6 +603,17 @@ async fn try_targets(
         }
     }
     Err((last, rbuf))
+}
+
+/// The other eligible targets after `first` failed, as the list is now.
+fn retry_order(group: &GroupState, first: TargetRef) -> Vec<TargetRef> {
+    let avail = group.avail.borrow();
+    let selector = group.selector.borrow();
+    let order: Vec<usize> = match group.current(first) {
+        Some(i) => selector.retry_order(i, &avail).collect(),
+        None => avail.eligible().iter().map(|&t| t as usize).collect(),
+    };
+    order.into_iter().map(|i| group.target_ref(i)).collect()
 }
 
 #[cfg(test)]

@@ -1,48 +1,96 @@
 //! The control plane's way into the workers. The admin thread holds a [`ControlPlane`]: the
-//! attributes in force and one channel per worker. Each worker drains its channel every
-//! `POLL` in a task of its own, so a change reaches every worker within that, and the request
-//! path never takes a lock: it reads the worker's own copy.
+//! attributes in force, each group's target list (registrations, draining), and one channel
+//! per worker. Each worker drains its channel every `POLL` in a task of its own, so a change
+//! reaches every worker within that, and the request path never takes a lock: it reads the
+//! worker's own copies.
 
+use std::net::SocketAddr;
 use std::rc::Rc;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
-use crate::config::{Attributes, ConfigError};
+use crate::admin::{GroupListing, HealthTable, Published, RefusedChange};
+use crate::config::{Attributes, ConfigError, Target, TargetGroup};
 
+use super::health::{self, HealthCommand, Probed};
 use super::state::Worker;
 
 /// How often a worker looks for control messages.
 const POLL: Duration = Duration::from_millis(100);
+/// A draining target with no request in flight is removed once this has passed since the
+/// drain began: every worker has seen the drain (`POLL`) and published its counts since
+/// (once a second).
+const DRAIN_SETTLE: Duration = Duration::from_millis(2100);
 
 /// What the control plane tells a worker.
 pub enum Control {
     /// New attributes: for the next request, the next timer armed, the next connection
     /// (`client_keep_alive.seconds`, which a connection keeps from its start, as on ALB).
     Attributes(Attributes),
-    /// A health check of `target` in `group` ended: whether the target may be routed to,
-    /// and whether this probe passed (which clears a worker's suspect mark).
+    /// A health check of the target at `target` in `group` ended: whether the target may be
+    /// routed to, and whether this probe passed (which clears a worker's suspect mark).
     Health {
         group: usize,
-        target: usize,
+        target: SocketAddr,
         healthy: bool,
         passed: bool,
     },
+    /// The group's target list now; `draining` targets are in it but take no new requests.
+    Targets {
+        group: usize,
+        targets: Vec<Target>,
+        draining: Vec<SocketAddr>,
+    },
 }
 
-/// The attributes in force and the way to every worker.
+/// A group as the control plane keeps it.
+struct GroupView {
+    config: TargetGroup,
+    /// Deregistered targets still in `config.targets`, and when their drain began.
+    draining: Vec<(SocketAddr, Instant)>,
+}
+
+/// The attributes in force, the target lists, and the way to every worker.
 pub struct ControlPlane {
     attrs: Mutex<Attributes>,
+    groups: Mutex<Vec<GroupView>>,
     workers: Vec<Sender<Control>>,
+    health: OnceLock<Sender<HealthCommand>>,
+    table: HealthTable,
+    published: Vec<Published>,
 }
 
 impl ControlPlane {
-    pub(super) fn new(attrs: Attributes, workers: Vec<Sender<Control>>) -> Self {
+    pub(super) fn new(
+        attrs: Attributes,
+        groups: &[TargetGroup],
+        workers: Vec<Sender<Control>>,
+        table: HealthTable,
+        published: Vec<Published>,
+    ) -> Self {
         ControlPlane {
             attrs: Mutex::new(attrs),
+            groups: Mutex::new(
+                groups
+                    .iter()
+                    .map(|g| GroupView {
+                        config: g.clone(),
+                        draining: Vec::new(),
+                    })
+                    .collect(),
+            ),
             workers,
+            health: OnceLock::new(),
+            table,
+            published,
         }
+    }
+
+    /// Where registrations and removals reach the health checker.
+    pub(super) fn set_health(&self, tx: Sender<HealthCommand>) {
+        let _ = self.health.set(tx);
     }
 
     pub fn attributes(&self) -> Attributes {
@@ -68,6 +116,160 @@ impl ControlPlane {
             let _ = w.send(message());
         }
     }
+
+    /// Every group with its targets and whether each is draining.
+    pub fn target_groups(&self) -> Vec<GroupListing> {
+        let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        groups
+            .iter()
+            .map(|g| {
+                let targets = g
+                    .config
+                    .targets
+                    .iter()
+                    .map(|t| (*t, g.draining.iter().any(|d| d.0 == t.address)))
+                    .collect();
+                GroupListing {
+                    name: g.config.name.clone(),
+                    algorithm: g.config.algorithm.name(),
+                    targets,
+                }
+            })
+            .collect()
+    }
+
+    /// Adds a target to a group; it takes requests once it passes a probe (checks on) or at
+    /// once. A draining target registered again stops draining.
+    pub fn register(&self, group: &str, target: Target) -> Result<(), RefusedChange> {
+        let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        let (index, g) = find_group(&mut groups, group)?;
+        if target.weight > 999 {
+            return Err(RefusedChange::bad(format!(
+                "weight {}: allowed 0..=999",
+                target.weight
+            )));
+        }
+        if let Some(pos) = g.draining.iter().position(|d| d.0 == target.address) {
+            g.draining.remove(pos);
+            if let Some(t) = g
+                .config
+                .targets
+                .iter_mut()
+                .find(|t| t.address == target.address)
+            {
+                t.weight = target.weight;
+            }
+        } else if g.config.targets.iter().any(|t| t.address == target.address) {
+            return Err(RefusedChange::conflict(format!(
+                "target {} is already registered in target group {group}",
+                target.address
+            )));
+        } else {
+            g.config.targets.push(target);
+            if let Ok(mut table) = self.table.lock() {
+                table.push(health::row(index, &g.config, target.address));
+            }
+            if g.config.health_check.enabled {
+                if let Some(tx) = self.health.get() {
+                    let _ = tx.send(HealthCommand::Add(Probed::new(
+                        index,
+                        &g.config,
+                        target.address,
+                    )));
+                }
+            }
+        }
+        self.send_targets(index, g);
+        Ok(())
+    }
+
+    /// Starts draining a target: no new requests, its idle connections closed; it leaves the
+    /// group when its requests in flight are done, or `deregistration_delay` at most.
+    pub fn deregister(&self, group: &str, addr: SocketAddr) -> Result<(), RefusedChange> {
+        let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        let (index, g) = find_group(&mut groups, group)?;
+        if !g.config.targets.iter().any(|t| t.address == addr) {
+            return Err(RefusedChange::not_found(format!(
+                "target {addr} is not registered in target group {group}"
+            )));
+        }
+        if !g.draining.iter().any(|d| d.0 == addr) {
+            g.draining.push((addr, Instant::now()));
+            eprintln!("ringway: target group {group}: target {addr} is draining");
+        }
+        self.send_targets(index, g);
+        Ok(())
+    }
+
+    /// Removes draining targets that are done: nothing in flight in any worker's last count,
+    /// or the deregistration delay has passed. Called once a second.
+    pub(super) fn finish_drains(&self) {
+        let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        for (index, g) in groups.iter_mut().enumerate() {
+            let delay = g.config.deregistration_delay;
+            let mut done = Vec::new();
+            for &(addr, since) in &g.draining {
+                let waited = since.elapsed();
+                if waited >= delay || (waited >= DRAIN_SETTLE && self.in_flight(index, addr) == 0) {
+                    done.push(addr);
+                }
+            }
+            if done.is_empty() {
+                continue;
+            }
+            g.draining.retain(|d| !done.contains(&d.0));
+            g.config.targets.retain(|t| !done.contains(&t.address));
+            if let Ok(mut table) = self.table.lock() {
+                table.retain(|r| !(r.group_index == index && done.contains(&r.target)));
+            }
+            for addr in &done {
+                eprintln!(
+                    "ringway: target group {}: target {addr} deregistered",
+                    g.config.name
+                );
+                if let Some(tx) = self.health.get() {
+                    let _ = tx.send(HealthCommand::Remove(index, *addr));
+                }
+            }
+            self.send_targets(index, g);
+        }
+    }
+
+    /// Requests in flight on a target, summed over the workers' last published counts.
+    fn in_flight(&self, group: usize, addr: SocketAddr) -> u64 {
+        self.published
+            .iter()
+            .filter_map(|p| p.lock().ok())
+            .flat_map(|s| {
+                s.targets
+                    .iter()
+                    .filter(|t| t.group == group && t.target == addr)
+                    .map(|t| t.outstanding)
+                    .collect::<Vec<_>>()
+            })
+            .sum()
+    }
+
+    fn send_targets(&self, group: usize, g: &GroupView) {
+        let targets = g.config.targets.clone();
+        let draining: Vec<SocketAddr> = g.draining.iter().map(|d| d.0).collect();
+        self.broadcast(|| Control::Targets {
+            group,
+            targets: targets.clone(),
+            draining: draining.clone(),
+        });
+    }
+}
+
+fn find_group<'a>(
+    groups: &'a mut [GroupView],
+    name: &str,
+) -> Result<(usize, &'a mut GroupView), RefusedChange> {
+    groups
+        .iter_mut()
+        .enumerate()
+        .find(|(_, g)| g.config.name == name)
+        .ok_or_else(|| RefusedChange::not_found(format!("no target group named {name:?}")))
 }
 
 /// Applies the control plane's messages to worker `w` until the plane is gone.
@@ -91,6 +293,15 @@ pub(super) async fn control_loop(w: Rc<Worker>, rx: Receiver<Control>) {
                         g.apply_health(target, healthy, passed);
                     }
                 }
+                Ok(Control::Targets {
+                    group,
+                    targets,
+                    draining,
+                }) => {
+                    if let Some(g) = w.groups.get(group) {
+                        g.update(&targets, &draining, &w.timers);
+                    }
+                }
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => return,
             }
@@ -105,5 +316,17 @@ impl crate::admin::Plane for ControlPlane {
 
     fn set_attributes(&self, changes: &[(String, String)]) -> Result<Attributes, ConfigError> {
         ControlPlane::set_attributes(self, changes)
+    }
+
+    fn target_groups(&self) -> Vec<GroupListing> {
+        ControlPlane::target_groups(self)
+    }
+
+    fn register(&self, group: &str, target: Target) -> Result<(), RefusedChange> {
+        ControlPlane::register(self, group, target)
+    }
+
+    fn deregister(&self, group: &str, addr: SocketAddr) -> Result<(), RefusedChange> {
+        ControlPlane::deregister(self, group, addr)
     }
 }

@@ -2,7 +2,8 @@
 //! target of each group with checks on at its group's interval (ALB's fields: path, timeout,
 //! thresholds, matcher; `balance::health` keeps the state). Every probe's result goes to every
 //! worker through the control plane; a worker that sees a connect refused asks for a probe at
-//! once (`Worker::target_refused`). The table of states is published for the admin API.
+//! once (`Worker::target_refused`), and the control plane adds and removes targets as they are
+//! registered and deregistered. The table of states is published for the admin API.
 
 use std::cell::Cell;
 use std::io;
@@ -17,58 +18,64 @@ use monoio::net::TcpStream;
 
 use crate::admin::{HealthRow, HealthTable};
 use crate::balance::{probe_request, Health, ProbeOutcome, TargetHealth};
-use crate::config::{Config, HealthCheck};
+use crate::config::{Config, HealthCheck, TargetGroup};
 
 use super::control::{Control, ControlPlane};
 use super::runtime::{block_on, DriverChoice};
 
-/// How often the checker looks for early probe requests.
+/// How often the checker looks for commands.
 const POLL: Duration = Duration::from_millis(100);
 /// A probe's answer larger than this without a complete head is a bad response.
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 
-/// The table every target starts in: checked groups `initial`, the others `healthy`.
+/// The row of a target in the admin table: checked groups start `initial`, the others
+/// `healthy`.
+pub fn row(group_index: usize, group: &TargetGroup, target: SocketAddr) -> HealthRow {
+    HealthRow {
+        group_index,
+        group: group.name.clone(),
+        target,
+        health: TargetHealth::new(group.health_check.enabled).health(),
+    }
+}
+
+/// The table every target starts in.
 pub fn initial_table(config: &Config) -> Vec<HealthRow> {
     config
         .target_groups
         .iter()
-        .flat_map(|g| {
-            g.targets.iter().map(|t| HealthRow {
-                group: g.name.clone(),
-                target: t.address,
-                health: TargetHealth::new(g.health_check.enabled).health(),
-            })
-        })
+        .enumerate()
+        .flat_map(|(i, g)| g.targets.iter().map(move |t| row(i, g, t.address)))
         .collect()
 }
 
-/// Starts the checker thread when a group has checks on; returns where workers ask for early
-/// probes.
+/// What the checker is told.
+pub enum HealthCommand {
+    /// A worker saw the target refuse: probe it now.
+    ProbeNow(usize, SocketAddr),
+    /// A target was registered in a group with checks on.
+    Add(Probed),
+    /// A target left its group.
+    Remove(usize, SocketAddr),
+}
+
+/// Starts the checker thread when a group has checks on; returns where to send it commands.
 pub fn start(
     config: &Config,
     plane: Arc<ControlPlane>,
     table: HealthTable,
     choice: DriverChoice,
-) -> io::Result<Option<Sender<(usize, usize)>>> {
-    let mut targets = Vec::new();
-    let mut row = 0;
-    for (g, group) in config.target_groups.iter().enumerate() {
-        for (t, target) in group.targets.iter().enumerate() {
-            if group.health_check.enabled {
-                targets.push(Probed {
-                    group: g,
-                    target: t,
-                    row,
-                    name: group.name.clone(),
-                    addr: target.address,
-                    check: group.health_check.clone(),
-                });
-            }
-            row += 1;
-        }
-    }
-    if targets.is_empty() {
+) -> io::Result<Option<Sender<HealthCommand>>> {
+    if !config.target_groups.iter().any(|g| g.health_check.enabled) {
         return Ok(None);
+    }
+    let mut targets = Vec::new();
+    for (g, group) in config.target_groups.iter().enumerate() {
+        if group.health_check.enabled {
+            for target in &group.targets {
+                targets.push(Probed::new(g, group, target.address));
+            }
+        }
     }
     let (tx, rx) = crossbeam_channel::unbounded();
     std::thread::Builder::new()
@@ -87,54 +94,78 @@ pub fn start(
 }
 
 /// One target under active checks.
-struct Probed {
+pub struct Probed {
     group: usize,
-    target: usize,
-    /// Its row in the published table.
-    row: usize,
     name: String,
     addr: SocketAddr,
     check: HealthCheck,
 }
 
+impl Probed {
+    pub fn new(group: usize, g: &TargetGroup, addr: SocketAddr) -> Probed {
+        Probed {
+            group,
+            name: g.name.clone(),
+            addr,
+            check: g.health_check.clone(),
+        }
+    }
+}
+
+/// A probe task's switches: probe now, and stop.
+#[derive(Default)]
+struct Flags {
+    early: Cell<bool>,
+    removed: Cell<bool>,
+}
+
+type Running = Vec<(usize, SocketAddr, Rc<Flags>)>;
+
 async fn check_all(
     targets: Vec<Probed>,
     plane: Arc<ControlPlane>,
     table: HealthTable,
-    early: Receiver<(usize, usize)>,
+    commands: Receiver<HealthCommand>,
 ) {
-    let flags: Rc<Vec<Cell<bool>>> = Rc::new(targets.iter().map(|_| Cell::new(false)).collect());
-    let index: Vec<(usize, usize)> = targets.iter().map(|p| (p.group, p.target)).collect();
-    for (i, probed) in targets.into_iter().enumerate() {
-        monoio::spawn(check_one(
-            probed,
-            Arc::clone(&plane),
-            Arc::clone(&table),
-            Rc::clone(&flags),
-            i,
-        ));
+    let mut running: Running = Vec::new();
+    let spawn = |p: Probed, running: &mut Running| {
+        let flags = Rc::new(Flags::default());
+        running.push((p.group, p.addr, Rc::clone(&flags)));
+        monoio::spawn(check_one(p, Arc::clone(&plane), Arc::clone(&table), flags));
+    };
+    for p in targets {
+        spawn(p, &mut running);
     }
     loop {
         monoio::time::sleep(POLL).await;
-        while let Ok(asked) = early.try_recv() {
-            if let Some(i) = index.iter().position(|&x| x == asked) {
-                flags[i].set(true);
+        while let Ok(command) = commands.try_recv() {
+            match command {
+                HealthCommand::ProbeNow(g, addr) => {
+                    if let Some((_, _, f)) = running.iter().find(|r| r.0 == g && r.1 == addr) {
+                        f.early.set(true);
+                    }
+                }
+                HealthCommand::Add(p) => spawn(p, &mut running),
+                HealthCommand::Remove(g, addr) => running.retain(|(rg, ra, f)| {
+                    let gone = *rg == g && *ra == addr;
+                    if gone {
+                        f.removed.set(true);
+                    }
+                    !gone
+                }),
             }
         }
     }
 }
 
-async fn check_one(
-    p: Probed,
-    plane: Arc<ControlPlane>,
-    table: HealthTable,
-    flags: Rc<Vec<Cell<bool>>>,
-    me: usize,
-) {
+async fn check_one(p: Probed, plane: Arc<ControlPlane>, table: HealthTable, flags: Rc<Flags>) {
     let mut state = TargetHealth::new(true);
     loop {
         let started = Instant::now();
         let outcome = probe(p.addr, &p.check).await;
+        if flags.removed.get() {
+            return;
+        }
         let before = state.health();
         if let Some(now) = state.record(outcome, &p.check) {
             eprintln!(
@@ -146,12 +177,15 @@ async fn check_one(
                 outcome_text(outcome)
             );
             if let Ok(mut rows) = table.lock() {
-                if let Some(row) = rows.get_mut(p.row) {
+                if let Some(row) = rows
+                    .iter_mut()
+                    .find(|r| r.group_index == p.group && r.target == p.addr)
+                {
                     row.health = now;
                 }
             }
         }
-        let (group, target) = (p.group, p.target);
+        let (group, target) = (p.group, p.addr);
         let (healthy, passed) = (state.routable(), outcome.passed(&p.check.matcher));
         plane.broadcast(|| Control::Health {
             group,
@@ -160,7 +194,10 @@ async fn check_one(
             passed,
         });
         // The next probe at the interval, or sooner when a worker saw the target refuse.
-        while started.elapsed() < p.check.interval && !flags[me].replace(false) {
+        while started.elapsed() < p.check.interval && !flags.early.replace(false) {
+            if flags.removed.get() {
+                return;
+            }
             monoio::time::sleep(POLL).await;
         }
     }

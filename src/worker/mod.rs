@@ -5,6 +5,7 @@
 //! - `server`: binding listeners and starting pinned worker threads.
 //! - `runtime`: io_uring (DESIGN.md §7 setup flags) or epoll runtimes, CPU pinning.
 //! - `control`: the control plane's channel into each worker (live attributes, health).
+//! - `group`: a target group in one worker: targets, selector, availability, pool.
 //! - `health`: the active health checker's thread, shared by all workers.
 //! - `conn`: the client connection loop: read a head, route, forward.
 //! - `request`: vetting a head: strict parse with a lenient fallback, desync classification
@@ -20,6 +21,7 @@
 mod body;
 mod conn;
 mod control;
+mod group;
 mod health;
 mod io;
 mod listen;

@@ -9,6 +9,7 @@ use crate::http::{self, encode, BodyFraming, ResponseHead, Version};
 
 use super::body::BodyTracker;
 use super::conn::{copy_end_to_end_headers, Exchange, Next, RequestPlan};
+use super::group::TargetRef;
 use super::io::{read_append, write_all, write_range, ReadError};
 use super::state::{Worker, STREAM_BUF};
 use super::timers::Timer;
@@ -33,7 +34,7 @@ pub async fn relay_response(
     mut upstream: Upstream,
     req: &mut RequestPlan,
     mut rbuf: Vec<u8>,
-    target: usize,
+    target: TargetRef,
     may_retry: bool,
 ) -> Relayed {
     let w = ctx.w;
@@ -166,11 +167,16 @@ pub async fn relay_response(
     } else {
         w.give_buf(ubuf);
     }
-    if clean && ctx.reuse_target && target_keep_alive && framing != BodyFraming::CloseDelimited {
-        w.groups[ctx.group]
-            .pool
-            .borrow_mut()
-            .put(target, upstream, &w.timers);
+    let group = &w.groups[ctx.group];
+    // A target that is draining, or has left the group meanwhile, keeps no idle connection.
+    let index = group
+        .current(target)
+        .filter(|&i| !group.avail.borrow().state(i).draining);
+    if let (true, Some(i)) = (
+        clean && ctx.reuse_target && target_keep_alive && framing != BodyFraming::CloseDelimited,
+        index,
+    ) {
+        group.pool.borrow_mut().put(i, upstream, &w.timers);
     }
     let next = if client_close {
         Next::Close

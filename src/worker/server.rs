@@ -13,6 +13,7 @@ use crate::config::Config;
 
 use super::conn::serve_client;
 use super::control::{control_loop, Control, ControlPlane};
+use super::health::HealthCommand;
 use super::listen::bind_group;
 use super::runtime::{allowed_cpus, block_on, pin_to_cpu, Driver, DriverChoice};
 use super::state::Worker;
@@ -73,15 +74,31 @@ pub fn start(config: Config, opts: ServeOptions) -> io::Result<Server> {
     let published: Vec<Published> = (0..workers).map(|_| Published::default()).collect();
     let (control_tx, control_rx): (Vec<_>, Vec<_>) =
         (0..workers).map(|_| crossbeam_channel::unbounded()).unzip();
-    let control = Arc::new(ControlPlane::new(config.attributes, control_tx));
     let health: HealthTable =
         Arc::new(std::sync::Mutex::new(super::health::initial_table(&config)));
+    let control = Arc::new(ControlPlane::new(
+        config.attributes,
+        &config.target_groups,
+        control_tx,
+        Arc::clone(&health),
+        published.clone(),
+    ));
     let probe_now = super::health::start(
         &config,
         Arc::clone(&control),
         Arc::clone(&health),
         opts.driver,
     )?;
+    if let Some(tx) = &probe_now {
+        control.set_health(tx.clone());
+    }
+    let drains = Arc::clone(&control);
+    std::thread::Builder::new()
+        .name("ringway-control".into())
+        .spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            drains.finish_drains();
+        })?;
     for ((id, socks), control) in sockets.into_iter().enumerate().zip(control_rx) {
         let cpu = cpus.get(id % cpus.len().max(1)).copied();
         let config = Arc::clone(&config);
@@ -119,7 +136,7 @@ struct Links {
     publish: Published,
     control: crossbeam_channel::Receiver<Control>,
     /// Where to ask the health checker for an early probe; `None` without checks.
-    probe_now: Option<crossbeam_channel::Sender<(usize, usize)>>,
+    probe_now: Option<crossbeam_channel::Sender<HealthCommand>>,
 }
 
 fn run_worker(

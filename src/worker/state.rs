@@ -7,15 +7,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::admin::Snapshot;
-use crate::balance::{Availability, Router, Selector, TargetState, SUSPECT_HOLD_MS};
+use crate::admin::{Snapshot, TargetCounts};
+use crate::balance::Router;
 use crate::config::{Attributes, Config};
 use crate::desync::{Action, HeaderMark, Reason, Verdict};
 use crate::error::Cause;
 use crate::http::Limits;
 
+pub use super::group::GroupState;
+use super::health::HealthCommand;
 use super::timers::Timers;
-use super::upstream::Pool;
 
 /// Bytes of a streaming buffer: one read or write of a body moves at most this much.
 pub const STREAM_BUF: usize = 64 * 1024;
@@ -42,7 +43,7 @@ pub struct Worker {
     free_bufs: RefCell<Vec<Vec<u8>>>,
     desync_log: Cell<LogWindow>,
     /// Asks the health checker to probe a (group, target) now; `None` without checks.
-    probe_now: RefCell<Option<crossbeam_channel::Sender<(usize, usize)>>>,
+    probe_now: RefCell<Option<crossbeam_channel::Sender<HealthCommand>>>,
 }
 
 #[derive(Clone, Copy)]
@@ -50,66 +51,6 @@ struct LogWindow {
     start: Option<Instant>,
     written: u32,
     suppressed: u64,
-}
-
-/// A target group as one worker sees it.
-pub struct GroupState {
-    pub addrs: Vec<SocketAddr>,
-    pub selector: RefCell<Selector>,
-    /// Which targets may be picked: health from the checker, this worker's suspect marks.
-    pub avail: RefCell<Availability>,
-    /// When this worker marked each target suspect (a refused connect), in timer ticks.
-    pub suspect_since: RefCell<Vec<Option<u64>>>,
-    /// Whether active health checks run for the group (else suspect marks lapse by time).
-    pub checks: bool,
-    pub pool: RefCell<Pool>,
-    /// Connections opened to each target (attempts, refused ones included).
-    pub connects: Vec<Cell<u64>>,
-}
-
-impl GroupState {
-    /// A refused or unreachable connect: the target is avoided by this worker until a probe
-    /// passes (or, without checks, for `SUSPECT_HOLD_MS`). True when the mark is new.
-    pub fn mark_suspect(&self, target: usize, now: u64) -> bool {
-        let mut since = self.suspect_since.borrow_mut();
-        let new = since[target].is_none();
-        since[target] = Some(now);
-        if new {
-            self.avail.borrow_mut().set_suspect(target, true);
-        }
-        new
-    }
-
-    /// What the checker found: `healthy` decides routing; a passing probe clears a suspect
-    /// mark.
-    pub fn apply_health(&self, target: usize, healthy: bool, passed: bool) {
-        let Some(since) = self.suspect_since.borrow_mut().get_mut(target).map(|s| {
-            if passed {
-                s.take();
-            }
-            s.is_some()
-        }) else {
-            return;
-        };
-        self.avail.borrow_mut().modify(|states| {
-            states[target].healthy = healthy;
-            states[target].suspect = since;
-        });
-    }
-
-    /// Without health checks a suspect mark lapses after `SUSPECT_HOLD_MS`.
-    pub fn expire_suspects(&self, now: u64) {
-        if self.checks {
-            return;
-        }
-        let mut since = self.suspect_since.borrow_mut();
-        for (target, s) in since.iter_mut().enumerate() {
-            if s.is_some_and(|at| now.saturating_sub(at) >= SUSPECT_HOLD_MS) {
-                *s = None;
-                self.avail.borrow_mut().set_suspect(target, false);
-            }
-        }
-    }
 }
 
 /// Counters of one worker; the control plane sums them across workers on demand.
@@ -181,28 +122,7 @@ impl Worker {
             .target_groups
             .iter()
             .enumerate()
-            .map(|(i, g)| GroupState {
-                addrs: g.targets.iter().map(|t| t.address).collect(),
-                // Seeded by worker: the workers' random draws differ.
-                selector: RefCell::new(Selector::for_group(g, id as u64 + 1)),
-                avail: RefCell::new(Availability::new(
-                    &g.targets,
-                    if g.health_check.enabled {
-                        TargetState::INITIAL
-                    } else {
-                        TargetState::HEALTHY
-                    },
-                )),
-                suspect_since: RefCell::new(vec![None; g.targets.len()]),
-                checks: g.health_check.enabled,
-                connects: g.targets.iter().map(|_| Cell::new(0)).collect(),
-                pool: RefCell::new(Pool::new(
-                    i,
-                    g.targets.len(),
-                    g.pool_max_idle_per_target,
-                    g.pool_idle_timeout,
-                )),
-            })
+            .map(|(i, g)| GroupState::new(i, g, id))
             .collect();
         Worker {
             id,
@@ -266,7 +186,7 @@ impl Worker {
     }
 
     /// Where `target_refused` asks for an early probe.
-    pub fn set_probe_channel(&self, tx: crossbeam_channel::Sender<(usize, usize)>) {
+    pub fn set_probe_channel(&self, tx: crossbeam_channel::Sender<HealthCommand>) {
         *self.probe_now.borrow_mut() = Some(tx);
     }
 
@@ -274,9 +194,9 @@ impl Worker {
     /// at once, and the checker probes it now instead of at its next interval.
     pub fn target_refused(&self, group: usize, target: usize) {
         let g = &self.groups[group];
-        if g.mark_suspect(target, self.timers.now()) && g.checks {
+        if let Some(addr) = g.mark_suspect(target, self.timers.now()) {
             if let Some(tx) = self.probe_now.borrow().as_ref() {
-                let _ = tx.send((group, target));
+                let _ = tx.send(HealthCommand::ProbeNow(group, addr));
             }
         }
     }
@@ -291,17 +211,19 @@ impl Worker {
         self.attrs.set(attrs);
     }
 
-    /// The counters as the control plane sees them (`admin::Snapshot`); per-target figures
-    /// in config order, groups after each other.
+    /// The counters as the control plane sees them (`admin::Snapshot`), with each target's.
     pub fn snapshot(&self) -> Snapshot {
         let mut s = self.stats.snapshot();
         s.timers = self.timers.len() as u64;
-        for g in &self.groups {
+        for (i, g) in self.groups.iter().enumerate() {
             let selector = g.selector.borrow();
-            for (t, connects) in g.connects.iter().enumerate() {
-                s.target_connects.push(connects.get());
-                s.target_outstanding
-                    .push(u64::from(selector.outstanding(t)));
+            for (t, target) in g.targets.borrow().iter().enumerate() {
+                s.targets.push(TargetCounts {
+                    group: i,
+                    target: target.addr,
+                    connects: target.connects.get(),
+                    outstanding: u64::from(selector.outstanding(t)),
+                });
             }
         }
         s

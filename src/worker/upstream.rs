@@ -69,12 +69,52 @@ impl Pool {
         list.push(Idle { conn, expiry });
     }
 
-    /// Closes the pooled connection whose expiry entry `key` fired.
+    /// Closes the pooled connection whose expiry entry `key` fired. `target` is where it was
+    /// put; after a change of the target list it may have moved, and is looked for
+    /// everywhere.
     pub fn expire(&mut self, target: usize, key: TimerKey) {
-        if let Some(list) = self.idle.get_mut(target) {
-            if let Some(i) = list.iter().position(|idle| idle.expiry == key) {
-                list.remove(i);
+        let hinted = self.idle.get_mut(target).and_then(|list| {
+            let i = list.iter().position(|idle| idle.expiry == key)?;
+            list.remove(i);
+            Some(())
+        });
+        if hinted.is_none() {
+            for list in &mut self.idle {
+                if let Some(i) = list.iter().position(|idle| idle.expiry == key) {
+                    list.remove(i);
+                    return;
+                }
             }
+        }
+    }
+
+    /// Closes every idle connection to `target` (it is draining).
+    pub fn clear(&mut self, target: usize, timers: &Timers) {
+        if let Some(list) = self.idle.get_mut(target) {
+            for idle in list.drain(..) {
+                timers.cancel(idle.expiry);
+            }
+        }
+    }
+
+    /// The group's targets were `old` and are now `new`: idle connections follow their
+    /// target's address; those of removed targets are closed.
+    pub fn retarget(&mut self, old: &[SocketAddr], new: &[SocketAddr], timers: &Timers) {
+        let mut lists: Vec<Option<Vec<Idle>>> = std::mem::take(&mut self.idle)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.idle = new
+            .iter()
+            .map(|addr| {
+                old.iter()
+                    .position(|o| o == addr)
+                    .and_then(|i| lists.get_mut(i)?.take())
+                    .unwrap_or_default()
+            })
+            .collect();
+        for idle in lists.into_iter().flatten().flatten() {
+            timers.cancel(idle.expiry);
         }
     }
 }

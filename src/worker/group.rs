@@ -1,0 +1,194 @@
+//! A target group as one worker sees it: its targets (which can change while it runs), the
+//! algorithm's state, which targets may be picked, this worker's suspect marks, and the pool
+//! of idle connections. Indices into the target list are only good for the list's
+//! `generation`: a request that started before a change finds its target by address.
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+
+use crate::balance::{Availability, Selector, TargetState, SUSPECT_HOLD_MS};
+use crate::config::{Target, TargetGroup};
+
+use super::timers::Timers;
+use super::upstream::Pool;
+
+/// One target of a group, in this worker.
+pub struct TargetSlot {
+    pub addr: SocketAddr,
+    /// Connections opened to it (attempts, refused ones included).
+    pub connects: Cell<u64>,
+    /// When this worker marked it suspect (a refused connect), in timer ticks.
+    pub suspect_since: Cell<Option<u64>>,
+}
+
+impl TargetSlot {
+    fn new(addr: SocketAddr) -> Self {
+        TargetSlot {
+            addr,
+            connects: Cell::new(0),
+            suspect_since: Cell::new(None),
+        }
+    }
+}
+
+/// A target as a request holds it across awaits: `index` is only good while the group's
+/// list is at `generation`; after a change the target is found again by address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetRef {
+    pub index: usize,
+    pub addr: SocketAddr,
+    pub generation: u64,
+}
+
+pub struct GroupState {
+    pub targets: RefCell<Vec<TargetSlot>>,
+    /// Bumped by every change of the target list.
+    pub generation: Cell<u64>,
+    pub selector: RefCell<Selector>,
+    /// Which targets may be picked: health from the checker, suspect marks, draining.
+    pub avail: RefCell<Availability>,
+    /// Whether active health checks run for the group (else suspect marks lapse by time).
+    pub checks: bool,
+    pub pool: RefCell<Pool>,
+}
+
+impl GroupState {
+    /// Group `index` of the config, in worker `worker` (which seeds the random algorithms:
+    /// the workers' draws differ).
+    pub fn new(index: usize, g: &TargetGroup, worker: usize) -> Self {
+        GroupState {
+            targets: RefCell::new(
+                g.targets
+                    .iter()
+                    .map(|t| TargetSlot::new(t.address))
+                    .collect(),
+            ),
+            generation: Cell::new(0),
+            selector: RefCell::new(Selector::for_group(g, worker as u64 + 1)),
+            avail: RefCell::new(Availability::new(
+                &g.targets,
+                Self::fresh(g.health_check.enabled),
+            )),
+            checks: g.health_check.enabled,
+            pool: RefCell::new(Pool::new(
+                index,
+                g.targets.len(),
+                g.pool_max_idle_per_target,
+                g.pool_idle_timeout,
+            )),
+        }
+    }
+
+    /// A new target's state: `initial` until its first passing probe when checks run.
+    fn fresh(checks: bool) -> TargetState {
+        if checks {
+            TargetState::INITIAL
+        } else {
+            TargetState::HEALTHY
+        }
+    }
+
+    /// A reference to target `index` of the list as it is now.
+    pub fn target_ref(&self, index: usize) -> TargetRef {
+        TargetRef {
+            index,
+            addr: self.targets.borrow()[index].addr,
+            generation: self.generation.get(),
+        }
+    }
+
+    /// Where `t` is in the list now; `None` when it has left the group.
+    pub fn current(&self, t: TargetRef) -> Option<usize> {
+        if self.generation.get() == t.generation {
+            Some(t.index)
+        } else {
+            self.index_of(t.addr)
+        }
+    }
+
+    /// The index of the target at `addr` now.
+    pub fn index_of(&self, addr: SocketAddr) -> Option<usize> {
+        self.targets.borrow().iter().position(|t| t.addr == addr)
+    }
+
+    /// A refused or unreachable connect: the target is avoided by this worker until a probe
+    /// passes (or, without checks, for `SUSPECT_HOLD_MS`). Returns the target's address when
+    /// the mark is new and checks run: the checker should probe it now.
+    pub fn mark_suspect(&self, target: usize, now: u64) -> Option<SocketAddr> {
+        let targets = self.targets.borrow();
+        let slot = targets.get(target)?;
+        let new = slot.suspect_since.replace(Some(now)).is_none();
+        if new {
+            self.avail.borrow_mut().set_suspect(target, true);
+        }
+        (new && self.checks).then_some(slot.addr)
+    }
+
+    /// What the checker found of the target at `addr`: `healthy` decides routing; a passing
+    /// probe clears a suspect mark.
+    pub fn apply_health(&self, addr: SocketAddr, healthy: bool, passed: bool) {
+        let Some(target) = self.index_of(addr) else {
+            return;
+        };
+        let slot = &self.targets.borrow()[target];
+        if passed {
+            slot.suspect_since.set(None);
+        }
+        let suspect = slot.suspect_since.get().is_some();
+        self.avail.borrow_mut().modify(|states| {
+            states[target].healthy = healthy;
+            states[target].suspect = suspect;
+        });
+    }
+
+    /// Without health checks a suspect mark lapses after `SUSPECT_HOLD_MS`.
+    pub fn expire_suspects(&self, now: u64) {
+        if self.checks {
+            return;
+        }
+        for (target, slot) in self.targets.borrow().iter().enumerate() {
+            if slot
+                .suspect_since
+                .get()
+                .is_some_and(|at| now.saturating_sub(at) >= SUSPECT_HOLD_MS)
+            {
+                slot.suspect_since.set(None);
+                self.avail.borrow_mut().set_suspect(target, false);
+            }
+        }
+    }
+
+    /// A new target list from the control plane; `draining` are in it but take no new
+    /// requests and keep no idle connections. Targets that stay (by address) keep their
+    /// counters, marks, health, requests in flight and pooled connections.
+    pub fn update(&self, targets: &[Target], draining: &[SocketAddr], timers: &Timers) {
+        let old: Vec<SocketAddr> = self.targets.borrow().iter().map(|t| t.addr).collect();
+        let mut slots: Vec<TargetSlot> = std::mem::take(&mut *self.targets.borrow_mut())
+            .into_iter()
+            .collect();
+        let next: Vec<TargetSlot> = targets
+            .iter()
+            .map(|t| match slots.iter().position(|s| s.addr == t.address) {
+                Some(i) => slots.swap_remove(i),
+                None => TargetSlot::new(t.address),
+            })
+            .collect();
+        *self.targets.borrow_mut() = next;
+        self.generation.set(self.generation.get() + 1);
+        self.selector.borrow_mut().update(targets);
+        let new: Vec<SocketAddr> = targets.iter().map(|t| t.address).collect();
+        let mut pool = self.pool.borrow_mut();
+        pool.retarget(&old, &new, timers);
+        let mut avail = self.avail.borrow_mut();
+        avail.update(targets, Self::fresh(self.checks));
+        for (i, addr) in new.iter().enumerate() {
+            let drain = draining.contains(addr);
+            if avail.state(i).draining != drain {
+                avail.set_draining(i, drain);
+            }
+            if drain {
+                pool.clear(i, timers);
+            }
+        }
+    }
+}
