@@ -376,3 +376,70 @@ fn target_changes_that_cannot_be_made_are_refused_with_a_reason() {
         assert_eq!(r.status, status, "{request}: {}", r.body_text());
     }
 }
+
+#[test]
+fn a_target_that_resets_the_connection_gives_502_or_520() {
+    use std::io::Read;
+    // Reads the request, then closes with SO_LINGER 0: the kernel sends a reset.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(8) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+        }
+    });
+    for (style, status) in [("standard", 502), ("cloudflare", 520)] {
+        let attrs = format!("\"routing.http.upstream_error_style\" = \"{style}\"");
+        let lb = Balancer::start("auto", &config(&[addr], &attrs, "enabled = false"));
+        // POST is not retried: the reset reaches the client as the invalid-response row.
+        let r = Client::connect(lb.addr)
+            .request("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi");
+        assert_eq!(r.status, status);
+        assert_eq!(
+            r.header("x-ringway-error").as_deref(),
+            Some("invalid-response")
+        );
+    }
+}
+
+#[test]
+fn a_target_registered_with_slow_start_starts_with_a_small_share() {
+    use common::{ok_response, Origin, Reply};
+    let a = Origin::start(|_| Reply::Send(ok_response(b"a")));
+    let b = Origin::start(|_| Reply::Send(ok_response(b"b")));
+    let share_of_b = |lb: &Balancer, n: usize| {
+        let mut client = Client::connect(lb.addr);
+        let got = (0..n)
+            .filter(|_| {
+                client
+                    .request("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .body_text()
+                    == "b"
+            })
+            .count();
+        got as f64 / n as f64
+    };
+    for (slow_start, low, high) in [(0, 0.4, 0.6), (30, 0.0, 0.15)] {
+        let toml = config(&[a.addr], "", "enabled = false").replace(
+            "targets = [",
+            &format!("\"slow_start.duration_seconds\" = {slow_start}\ntargets = ["),
+        );
+        let lb = Balancer::start("auto", &toml);
+        let out = cli(&lb, &["targets", "register", "web", &b.addr.to_string()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        // In its first seconds of a 30 s ramp B takes a few percent; without slow start half.
+        let share = share_of_b(&lb, 400);
+        assert!(
+            (low..=high).contains(&share),
+            "slow start {slow_start}: B took {share}"
+        );
+    }
+}

@@ -279,6 +279,7 @@ pub(super) async fn control_loop(w: Rc<Worker>, rx: Receiver<Control>) {
         let now = w.timers.now();
         for g in &w.groups {
             g.expire_suspects(now);
+            g.advance_ramps(now);
         }
         loop {
             match rx.try_recv() {
@@ -290,7 +291,7 @@ pub(super) async fn control_loop(w: Rc<Worker>, rx: Receiver<Control>) {
                     passed,
                 }) => {
                     if let Some(g) = w.groups.get(group) {
-                        g.apply_health(target, healthy, passed);
+                        g.apply_health(target, healthy, passed, now);
                     }
                 }
                 Ok(Control::Targets {

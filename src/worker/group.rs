@@ -5,8 +5,11 @@
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use crate::balance::{Availability, Selector, TargetState, SUSPECT_HOLD_MS};
+use crate::balance::{
+    slow_start_ramp, Availability, Selector, TargetState, RAMP_FULL, SUSPECT_HOLD_MS,
+};
 use crate::config::{Target, TargetGroup};
 
 use super::timers::Timers;
@@ -19,6 +22,19 @@ pub struct TargetSlot {
     pub connects: Cell<u64>,
     /// When this worker marked it suspect (a refused connect), in timer ticks.
     pub suspect_since: Cell<Option<u64>>,
+    /// Registered while the balancer runs, with slow start on: it ramps up from the moment
+    /// it is first healthy (`Ramp::Waiting`) to full weight.
+    pub ramp: Cell<Ramp>,
+}
+
+/// Where a target is in its slow start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ramp {
+    Off,
+    /// Registered, not healthy yet: the ramp starts when it is.
+    Waiting,
+    /// Ramping since this tick.
+    Since(u64),
 }
 
 impl TargetSlot {
@@ -27,6 +43,7 @@ impl TargetSlot {
             addr,
             connects: Cell::new(0),
             suspect_since: Cell::new(None),
+            ramp: Cell::new(Ramp::Off),
         }
     }
 }
@@ -49,6 +66,8 @@ pub struct GroupState {
     pub avail: RefCell<Availability>,
     /// Whether active health checks run for the group (else suspect marks lapse by time).
     pub checks: bool,
+    /// `slow_start.duration_seconds`; zero is off.
+    pub slow_start: Duration,
     pub pool: RefCell<Pool>,
 }
 
@@ -70,6 +89,7 @@ impl GroupState {
                 Self::fresh(g.health_check.enabled),
             )),
             checks: g.health_check.enabled,
+            slow_start: g.slow_start,
             pool: RefCell::new(Pool::new(
                 index,
                 g.targets.len(),
@@ -126,7 +146,7 @@ impl GroupState {
 
     /// What the checker found of the target at `addr`: `healthy` decides routing; a passing
     /// probe clears a suspect mark.
-    pub fn apply_health(&self, addr: SocketAddr, healthy: bool, passed: bool) {
+    pub fn apply_health(&self, addr: SocketAddr, healthy: bool, passed: bool, now: u64) {
         let Some(target) = self.index_of(addr) else {
             return;
         };
@@ -135,9 +155,47 @@ impl GroupState {
             slot.suspect_since.set(None);
         }
         let suspect = slot.suspect_since.get().is_some();
+        if healthy && slot.ramp.get() == Ramp::Waiting {
+            slot.ramp.set(Ramp::Since(now));
+        }
+        let ramp = self.ramp_of(slot, now);
         self.avail.borrow_mut().modify(|states| {
             states[target].healthy = healthy;
             states[target].suspect = suspect;
+            states[target].ramp = ramp;
+        });
+    }
+
+    /// A slot's slow-start weight factor at `now` (`RAMP_FULL` when not ramping).
+    fn ramp_of(&self, slot: &TargetSlot, now: u64) -> u32 {
+        match slot.ramp.get() {
+            Ramp::Off => RAMP_FULL,
+            Ramp::Waiting => 1,
+            Ramp::Since(start) => {
+                let elapsed = Duration::from_millis(now.saturating_sub(start));
+                let ramp = slow_start_ramp(elapsed, self.slow_start);
+                if ramp >= RAMP_FULL {
+                    slot.ramp.set(Ramp::Off);
+                }
+                ramp
+            }
+        }
+    }
+
+    /// Moves every ramping target's weight along its slow start (called every 100 ms).
+    pub fn advance_ramps(&self, now: u64) {
+        let targets = self.targets.borrow();
+        if targets
+            .iter()
+            .all(|t| !matches!(t.ramp.get(), Ramp::Since(_)))
+        {
+            return;
+        }
+        let ramps: Vec<u32> = targets.iter().map(|t| self.ramp_of(t, now)).collect();
+        self.avail.borrow_mut().modify(|states| {
+            for (state, ramp) in states.iter_mut().zip(ramps) {
+                state.ramp = ramp;
+            }
         });
     }
 
@@ -162,6 +220,7 @@ impl GroupState {
     /// requests and keep no idle connections. Targets that stay (by address) keep their
     /// counters, marks, health, requests in flight and pooled connections.
     pub fn update(&self, targets: &[Target], draining: &[SocketAddr], timers: &Timers) {
+        let now = timers.now();
         let old: Vec<SocketAddr> = self.targets.borrow().iter().map(|t| t.addr).collect();
         let mut slots: Vec<TargetSlot> = std::mem::take(&mut *self.targets.borrow_mut())
             .into_iter()
@@ -170,7 +229,18 @@ impl GroupState {
             .iter()
             .map(|t| match slots.iter().position(|s| s.addr == t.address) {
                 Some(i) => slots.swap_remove(i),
-                None => TargetSlot::new(t.address),
+                None => {
+                    let slot = TargetSlot::new(t.address);
+                    if !self.slow_start.is_zero() {
+                        // Without checks a new target is healthy at once.
+                        slot.ramp.set(if self.checks {
+                            Ramp::Waiting
+                        } else {
+                            Ramp::Since(now)
+                        });
+                    }
+                    slot
+                }
             })
             .collect();
         *self.targets.borrow_mut() = next;
@@ -181,7 +251,16 @@ impl GroupState {
         pool.retarget(&old, &new, timers);
         let mut avail = self.avail.borrow_mut();
         avail.update(targets, Self::fresh(self.checks));
+        let ramps: Vec<u32> = self
+            .targets
+            .borrow()
+            .iter()
+            .map(|t| self.ramp_of(t, now))
+            .collect();
         for (i, addr) in new.iter().enumerate() {
+            if avail.state(i).ramp != ramps[i] {
+                avail.set_ramp(i, ramps[i]);
+            }
             let drain = draining.contains(addr);
             if avail.state(i).draining != drain {
                 avail.set_draining(i, drain);
