@@ -20,6 +20,9 @@
 #   BODY_BYTES  response body size of the backends [64]
 #   RINGWAY_BIN ringway binary [target/release/ringway, built with cargo if missing]
 #   RINGWAY_BASE_BIN  the ringway-base binary [required when PROXIES has ringway-base]
+#   RINGWAY_ALGORITHM       load_balancing.algorithm.type of ringway [round_robin]
+#   RINGWAY_BASE_ALGORITHM  the same for ringway-base [round_robin]; with RINGWAY_BASE_BIN set
+#               to the same binary this compares two algorithms in the same rounds
 #
 # Everything raw (wrk output, rendered configs, /proc samples, process logs) goes to
 # perf/results/<UTC timestamp>/; the summary table is printed and written to summary.txt.
@@ -49,6 +52,8 @@ NOFILE=$(ulimit -n)
 ((NOFILE > 65536)) && NOFILE=65536
 
 PROXIES=${PROXIES-ringway nginx haproxy}
+RINGWAY_ALGORITHM=${RINGWAY_ALGORITHM-round_robin}
+RINGWAY_BASE_ALGORITHM=${RINGWAY_BASE_ALGORITHM-round_robin}
 BACKEND=${BACKEND-ringway}
 LAYOUTS=${LAYOUTS-shared pinned}
 ROUNDS=${ROUNDS-3}
@@ -89,6 +94,9 @@ check_int() {
 
 validate_options() {
   check_words PROXIES "$PROXIES" ringway nginx haproxy ringway-base
+  local algorithms="round_robin least_outstanding_requests weighted_random p2c_least_outstanding consistent_hash"
+  check_words RINGWAY_ALGORITHM "$RINGWAY_ALGORITHM" $algorithms
+  check_words RINGWAY_BASE_ALGORITHM "$RINGWAY_BASE_ALGORITHM" $algorithms
   if in_list ringway-base $PROXIES; then
     [[ -x $RINGWAY_BASE_BIN ]] ||
       die "PROXIES has ringway-base but RINGWAY_BASE_BIN='$RINGWAY_BASE_BIN' is not an executable file"
@@ -264,13 +272,15 @@ start_proxy() {
     ringway)
       port_free "${RINGWAY_ADMIN##*:}" || die "port ${RINGWAY_ADMIN##*:} (ringway admin) is in use"
       python3 "$PERF_DIR/lib/render.py" "$PERF_DIR/conf/ringway.toml.in" "$dir/ringway.toml" \
-        ADMIN="$RINGWAY_ADMIN" HOST="$HOST" PORT="$port" BACKEND1="$b1" BACKEND2="$b2"
+        ADMIN="$RINGWAY_ADMIN" HOST="$HOST" PORT="$port" BACKEND1="$b1" BACKEND2="$b2" \
+        ALGORITHM="$RINGWAY_ALGORITHM"
       launch "$name" "$cpus" "$RINGWAY_BIN" serve -c "$dir/ringway.toml" --workers 1
       ;;
     ringway-base)
       port_free "${RINGWAY_BASE_ADMIN##*:}" || die "port ${RINGWAY_BASE_ADMIN##*:} (ringway-base admin) is in use"
       python3 "$PERF_DIR/lib/render.py" "$PERF_DIR/conf/ringway.toml.in" "$dir/ringway.toml" \
-        ADMIN="$RINGWAY_BASE_ADMIN" HOST="$HOST" PORT="$port" BACKEND1="$b1" BACKEND2="$b2"
+        ADMIN="$RINGWAY_BASE_ADMIN" HOST="$HOST" PORT="$port" BACKEND1="$b1" BACKEND2="$b2" \
+        ALGORITHM="$RINGWAY_BASE_ALGORITHM"
       launch "$name" "$cpus" "$RINGWAY_BASE_BIN" serve -c "$dir/ringway.toml" --workers 1
       ;;
     nginx)
@@ -475,6 +485,8 @@ write_env() {
     echo "NOFILE $NOFILE"
     echo "RINGWAY_BIN ${RINGWAY_BIN:-unused}"
     echo "RINGWAY_BASE_BIN ${RINGWAY_BASE_BIN:-unused}"
+    echo "RINGWAY_ALGORITHM $RINGWAY_ALGORITHM"
+    echo "RINGWAY_BASE_ALGORITHM $RINGWAY_BASE_ALGORITHM"
     echo "wrk $(wrk -v 2>&1 | head -1)"
     command -v nginx >/dev/null && echo "nginx $(nginx -v 2>&1)"
     command -v haproxy >/dev/null && echo "haproxy $(haproxy -v 2>&1 | head -1)"
