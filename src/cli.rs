@@ -60,6 +60,14 @@ enum Command {
     },
     /// Check this host: kernel, io_uring, limits, network sysctls.
     Doctor,
+    /// Connections, requests, responses, desync counts, and each target's health and load.
+    Stats {
+        /// Refresh once a second until interrupted, with requests per second.
+        #[arg(long)]
+        watch: bool,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
     /// List, register and deregister targets on the running balancer.
     Targets {
         #[command(subcommand)]
@@ -186,6 +194,10 @@ pub fn run(cli: Cli) -> ExitCode {
                 Err(e) => fail(&format!("origin: cannot listen on {bind}: {e}")),
             }
         }
+        Command::Stats { watch, admin } => match stats(watch, &admin) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => fail(&message),
+        },
         Command::Targets { action, admin } => match targets(action, &admin) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => fail(&message),
@@ -204,6 +216,89 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         }
     }
+}
+
+/// `ringway stats [--watch]`.
+fn stats(watch: bool, admin: &AdminArgs) -> Result<(), String> {
+    let client = admin.client()?;
+    let fetch = || -> Result<serde_json::Value, String> {
+        let answer = client.call("GET", "/stats", None)?;
+        if answer.status != 200 {
+            return Err(answer.message());
+        }
+        serde_json::from_str(&answer.body)
+            .map_err(|e| format!("the admin API sent stats that are not JSON: {e}"))
+    };
+    if !watch {
+        print!("{}", stats_table(&fetch()?, None));
+        return Ok(());
+    }
+    let mut last: Option<(std::time::Instant, u64)> = None;
+    loop {
+        let now = fetch()?;
+        let total = now["requests_total"].as_u64().unwrap_or(0);
+        let rate = last.map(|(at, before)| {
+            total.saturating_sub(before) as f64 / at.elapsed().as_secs_f64().max(0.001)
+        });
+        last = Some((std::time::Instant::now(), total));
+        // Clear the screen and draw the table again.
+        print!("\x1b[2J\x1b[H{}", stats_table(&now, rate));
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+}
+
+/// The compact table of `ringway stats`.
+fn stats_table(s: &serde_json::Value, rate: Option<f64>) -> String {
+    use std::fmt::Write;
+    let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "connections  active {}  new {}",
+        n(&s["connections"]["active"]),
+        n(&s["connections"]["new_total"])
+    );
+    let rate = rate.map_or(String::new(), |r| format!("  {r:.0}/s"));
+    let _ = writeln!(out, "requests     total {}{rate}", n(&s["requests_total"]));
+    let _ = write!(out, "responses   ");
+    for class in ["1xx", "2xx", "3xx", "4xx", "5xx"] {
+        let _ = write!(out, " {class} {}", n(&s["responses"][class]));
+    }
+    let _ = writeln!(out);
+    let _ = write!(out, "desync      ");
+    for tier in ["Acceptable", "Ambiguous", "Severe"] {
+        let count = n(&s["desync_non_compliant_by_tier"][tier]);
+        let _ = write!(out, " {} {count}", tier.to_lowercase());
+    }
+    let _ = writeln!(out);
+    if let Some(causes) = s["errors_by_cause"].as_object().filter(|c| !c.is_empty()) {
+        let _ = write!(out, "errors      ");
+        for (cause, count) in causes {
+            let _ = write!(out, " {cause} {}", n(count));
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(
+        out,
+        "{:<16} {:<24} {:<10} {:<8} {:>9}",
+        "GROUP", "TARGET", "HEALTH", "DRAINING", "IN-FLIGHT"
+    );
+    for g in s["target_groups"].as_array().into_iter().flatten() {
+        for t in g["targets"].as_array().into_iter().flatten() {
+            let _ = writeln!(
+                out,
+                "{:<16} {:<24} {:<10} {:<8} {:>9}",
+                g["name"].as_str().unwrap_or(""),
+                t["address"].as_str().unwrap_or(""),
+                t["health"].as_str().unwrap_or(""),
+                if t["draining"] == true { "yes" } else { "no" },
+                n(&t["outstanding_requests"]),
+            );
+        }
+    }
+    out
 }
 
 /// `ringway targets list|register|deregister`.
@@ -356,6 +451,7 @@ fn start_and_wait(config: Config, opts: ServeOptions) -> ExitCode {
                 workers: server.published.clone(),
                 plane,
                 health: server.health.clone(),
+                listeners: server.listeners.clone(),
             };
             match admin::start(admin_addr, api) {
                 Ok(bound) => eprintln!("ringway: admin on http://{bound}"),

@@ -249,3 +249,60 @@ fn other_methods_and_paths_get_405_and_404() {
     assert_eq!(lb.admin_get("/no-such-endpoint").0, 404);
     assert_eq!(lb.admin_get("/target-groups").0, 200);
 }
+
+#[test]
+fn stats_and_requests_total_count_what_clients_were_answered() {
+    let origin = Origin::echo();
+    let lb = Balancer::start("auto", &config(&[origin.addr], "", ""));
+    for _ in 0..3 {
+        let r = lb
+            .client()
+            .request("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        assert_eq!(r.status, 200);
+    }
+    // Answered before routing: no target group.
+    let r = lb.client().request("GET / HTTP/1.1\r\n\r\n");
+    assert_eq!(r.status, 400);
+    std::thread::sleep(Duration::from_millis(1200));
+    let listener = lb.addr.to_string();
+    let (_, metrics) = lb.admin_get("/metrics");
+    for line in [
+        format!(
+            "ringway_requests_total{{listener=\"{listener}\",target_group=\"web\",code=\"200\"}} 3"
+        ),
+        format!(
+            "ringway_requests_total{{listener=\"{listener}\",target_group=\"-\",code=\"400\"}} 1"
+        ),
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} not in {metrics}"
+        );
+    }
+    let (status, body) = lb.admin_get("/stats");
+    assert_eq!(status, 200);
+    let stats: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(stats["responses"]["2xx"], 3);
+    assert_eq!(stats["responses"]["4xx"], 1);
+    assert_eq!(stats["connections"]["new_total"], 4);
+    let out = ringway_cli(&lb, &["stats"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(table.contains("2xx 3"), "{table}");
+    assert!(table.contains(&origin.addr.to_string()), "{table}");
+    // --watch redraws once a second until stopped, with a rate from the second frame on.
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_ringway"))
+        .args(["stats", "--watch", "--admin", &lb.admin_addr().to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    watch.kill().unwrap();
+    let out = watch.wait_with_output().unwrap();
+    let frames = stdout(&out);
+    assert!(
+        frames.matches("connections  active").count() >= 2,
+        "{frames}"
+    );
+    assert!(frames.contains("/s"), "{frames}");
+}

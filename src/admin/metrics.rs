@@ -21,6 +21,19 @@ pub struct Snapshot {
     pub desync_by_reason: [u64; Reason::ALL.len()],
     /// Per target of each group, as the worker has them now.
     pub targets: Vec<TargetCounts>,
+    /// Responses to clients by status class: index 1 = 1xx ... 5 = 5xx.
+    pub responses_by_class: [u64; 6],
+    /// Responses to clients by listener, target group and status.
+    pub requests_by: Vec<(RequestKey, u64)>,
+}
+
+/// The labels of `ringway_requests_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestKey {
+    pub listener: usize,
+    /// `None`: answered before a target group was chosen (a malformed or blocked request).
+    pub group: Option<usize>,
+    pub status: u16,
 }
 
 /// One worker's figures for one target.
@@ -45,6 +58,8 @@ impl Default for Snapshot {
             errors_by_cause: [0; Cause::ALL.len()],
             desync_by_reason: [0; Reason::ALL.len()],
             targets: Vec::new(),
+            responses_by_class: [0; 6],
+            requests_by: Vec::new(),
         }
     }
 }
@@ -54,6 +69,19 @@ impl Snapshot {
         self.new_connections += other.new_connections;
         self.active_connections += other.active_connections;
         self.timers += other.timers;
+        for (a, b) in self
+            .responses_by_class
+            .iter_mut()
+            .zip(&other.responses_by_class)
+        {
+            *a += b;
+        }
+        for &(key, n) in &other.requests_by {
+            match self.requests_by.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, total)) => *total += n,
+                None => self.requests_by.push((key, n)),
+            }
+        }
         for t in &other.targets {
             match self
                 .targets
@@ -83,12 +111,47 @@ impl Snapshot {
 
 /// The Prometheus text of the workers' counters summed. Series with a zero count are left
 /// out, except the unlabelled ones. `style` gives the status each cause was answered with.
-pub fn render_metrics(workers: &[Snapshot], style: ErrorStyle, health: &[HealthRow]) -> String {
+/// What the labels of per-listener and per-group series say: listener addresses and group
+/// names, in config order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Labels {
+    pub listeners: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+pub fn render_metrics(
+    workers: &[Snapshot],
+    style: ErrorStyle,
+    health: &[HealthRow],
+    labels: &Labels,
+) -> String {
     let mut sum = Snapshot::default();
     for w in workers {
         sum.add(w);
     }
     let mut out = String::with_capacity(2048);
+    family(
+        &mut out,
+        "ringway_requests_total",
+        "counter",
+        "Responses to clients by listener, target group (\"-\": answered before routing) and status.",
+    );
+    let mut requests = sum.requests_by.clone();
+    requests.sort_unstable_by_key(|(k, _)| (k.listener, k.group, k.status));
+    for (key, n) in requests {
+        let listener = labels
+            .listeners
+            .get(key.listener)
+            .map_or("?", String::as_str);
+        let group = key
+            .group
+            .map_or("-", |g| labels.groups.get(g).map_or("?", String::as_str));
+        let _ = writeln!(
+            out,
+            "ringway_requests_total{{listener=\"{listener}\",target_group=\"{group}\",code=\"{}\"}} {n}",
+            key.status
+        );
+    }
     family(
         &mut out,
         "ringway_target_health",
@@ -230,7 +293,7 @@ mod tests {
         a.desync_by_reason[index(&Reason::ALL, Reason::DuplicateContentLength)] = 2;
         let mut b = a.clone();
         b.desync_by_reason[index(&Reason::ALL, Reason::MissingHost)] = 5;
-        let text = render_metrics(&[a, b], ErrorStyle::Standard, &[]);
+        let text = render_metrics(&[a, b], ErrorStyle::Standard, &[], &Labels::default());
         assert!(
             text.contains("\nringway_new_connections_total 6\n"),
             "{text}"
@@ -255,7 +318,12 @@ mod tests {
         s.errors_by_cause[index(&Cause::ALL, Cause::ConnectRefused)] = 2;
         s.errors_by_cause[index(&Cause::ALL, Cause::InvalidResponse)] = 1;
         s.errors_by_cause[index(&Cause::ALL, Cause::DesyncBlocked)] = 7;
-        let standard = render_metrics(std::slice::from_ref(&s), ErrorStyle::Standard, &[]);
+        let standard = render_metrics(
+            std::slice::from_ref(&s),
+            ErrorStyle::Standard,
+            &[],
+            &Labels::default(),
+        );
         assert!(standard.contains("\nringway_elb_responses_total{code=\"502\"} 3\n"));
         assert!(standard.contains("\nringway_elb_responses_total{code=\"400\"} 7\n"));
         assert!(standard.contains("\nringway_upstream_errors_total{cause=\"connect-refused\"} 2\n"));
@@ -263,7 +331,7 @@ mod tests {
             !standard.contains("cause=\"desync-blocked\""),
             "client causes are not upstream"
         );
-        let cloudflare = render_metrics(&[s], ErrorStyle::Cloudflare, &[]);
+        let cloudflare = render_metrics(&[s], ErrorStyle::Cloudflare, &[], &Labels::default());
         assert!(cloudflare.contains("\nringway_elb_responses_total{code=\"521\"} 2\n"));
         assert!(cloudflare.contains("\nringway_elb_responses_total{code=\"520\"} 1\n"));
     }
@@ -273,7 +341,7 @@ mod tests {
         let mut s = Snapshot::default();
         s.desync_by_reason.iter_mut().for_each(|n| *n = 1);
         s.errors_by_cause.iter_mut().for_each(|n| *n = 1);
-        for line in render_metrics(&[s], ErrorStyle::Standard, &[]).lines() {
+        for line in render_metrics(&[s], ErrorStyle::Standard, &[], &Labels::default()).lines() {
             let ok = line.starts_with("# HELP ringway_")
                 || line.starts_with("# TYPE ringway_")
                 || (line.starts_with("ringway_")

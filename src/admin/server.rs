@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::metrics::{render_metrics, Snapshot};
+use super::metrics::{render_metrics, Labels, Snapshot};
 use crate::config::{Attributes, ConfigError, Target};
 use crate::http::{self, encode, Limits, Method, RequestHead, Version};
 
@@ -84,6 +84,8 @@ pub struct Admin {
     pub workers: Vec<Published>,
     pub plane: Arc<dyn Plane>,
     pub health: HealthTable,
+    /// The bound address of each listener, in config order.
+    pub listeners: Vec<SocketAddr>,
 }
 
 /// A slow or silent admin client cannot hold the admin thread longer than this.
@@ -159,7 +161,16 @@ fn serve(mut stream: TcpStream, admin: &Admin) -> io::Result<()> {
                 .collect();
             let style = admin.plane.attributes().upstream_error_style;
             let health = admin.health.lock().map(|t| t.clone()).unwrap_or_default();
-            let text = render_metrics(&snapshots, style, &health);
+            let labels = Labels {
+                listeners: admin.listeners.iter().map(ToString::to_string).collect(),
+                groups: admin
+                    .plane
+                    .target_groups()
+                    .into_iter()
+                    .map(|g| g.name)
+                    .collect(),
+            };
+            let text = render_metrics(&snapshots, style, &health, &labels);
             reply(&mut stream, 200, "text/plain; version=0.0.4", &text)
         }
         (Method::Get, b"/health") => reply(&mut stream, 200, "text/plain", "ok\n"),
@@ -174,6 +185,17 @@ fn serve(mut stream: TcpStream, admin: &Admin) -> io::Result<()> {
             },
             Err(message) => reply_error(&mut stream, 400, &message),
         },
+        (Method::Get, b"/stats") => {
+            let health = admin.health.lock().map(|t| t.clone()).unwrap_or_default();
+            let snapshots: Vec<Snapshot> = admin
+                .workers
+                .iter()
+                .map(|w| w.lock().map(|s| s.clone()).unwrap_or_default())
+                .collect();
+            let groups = admin.plane.target_groups();
+            let json = stats_json(&snapshots, &groups, &health);
+            reply(&mut stream, 200, JSON, &json)
+        }
         (Method::Get, b"/target-groups") => {
             let health = admin.health.lock().map(|t| t.clone()).unwrap_or_default();
             let snapshots: Vec<Snapshot> = admin
@@ -210,7 +232,7 @@ fn serve(mut stream: TcpStream, admin: &Admin) -> io::Result<()> {
                 Err(refused) => reply_error(&mut stream, refused.status, &refused.message),
             }
         }
-        (_, b"/metrics" | b"/health" | b"/target-groups") => {
+        (_, b"/metrics" | b"/health" | b"/target-groups" | b"/stats") => {
             reply(&mut stream, 405, "text/plain", "only GET is allowed here\n")
         }
         (_, b"/attributes") => reply_error(&mut stream, 405, "use GET or PATCH on /attributes"),
@@ -287,6 +309,50 @@ fn parse_target(body: &str) -> Result<Target, RefusedChange> {
         )));
     }
     Ok(Target { address, weight })
+}
+
+/// `GET /stats`: the workers' counters summed (published once a second) and the groups.
+fn stats_json(workers: &[Snapshot], groups: &[GroupListing], health: &[HealthRow]) -> String {
+    let mut sum = Snapshot::default();
+    for w in workers {
+        sum.add(w);
+    }
+    let classes: serde_json::Map<String, serde_json::Value> = (1..6)
+        .map(|c| (format!("{c}xx"), sum.responses_by_class[c].into()))
+        .collect();
+    let causes: serde_json::Map<String, serde_json::Value> = crate::error::Cause::ALL
+        .iter()
+        .zip(&sum.errors_by_cause)
+        .filter(|(_, &n)| n > 0)
+        .map(|(c, &n)| (c.name().to_string(), n.into()))
+        .collect();
+    let mut tiers = serde_json::Map::new();
+    for (reason, &n) in crate::desync::Reason::ALL.iter().zip(&sum.desync_by_reason) {
+        let tier = reason.tier().name().to_string();
+        let total = tiers
+            .get(&tier)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        tiers.insert(tier, (total + n).into());
+    }
+    let groups: serde_json::Value =
+        serde_json::from_str(&target_groups_json(groups, health, workers)).unwrap_or_default();
+    let mut text = serde_json::json!({
+        "workers": workers.len(),
+        "connections": {
+            "active": sum.active_connections,
+            "new_total": sum.new_connections,
+        },
+        "requests_total": sum.requests,
+        "responses": classes,
+        "errors_by_cause": causes,
+        "desync_non_compliant_by_tier": tiers,
+        "timers": sum.timers,
+        "target_groups": groups,
+    })
+    .to_string();
+    text.push('\n');
+    text
 }
 
 /// `GET /target-groups`: each group, its algorithm and its targets with weight, health,

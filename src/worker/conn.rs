@@ -58,6 +58,10 @@ pub enum Next {
 /// linger), and when its keep-alive duration ends.
 pub struct ClientClock {
     pub timer: Timer,
+    /// The listener the connection came in on, and the target group of its current request
+    /// once routed (the labels of `ringway_requests_total`).
+    pub listener: usize,
+    pub group: Cell<Option<usize>>,
     /// `client_keep_alive` as the connection got it when it opened, in ticks.
     keep_alive: u64,
     /// The tick the keep-alive duration ends; `u64::MAX` until the first byte arrives.
@@ -65,10 +69,12 @@ pub struct ClientClock {
 }
 
 impl ClientClock {
-    fn new(w: &Worker) -> Self {
+    fn new(w: &Worker, listener: usize) -> Self {
         let attrs = w.attrs();
         ClientClock {
             timer: w.timers.timer(attrs.idle_timeout, attrs.idle_timeout),
+            listener,
+            group: Cell::new(None),
             keep_alive: ticks(attrs.client_keep_alive),
             keep_alive_until: Cell::new(u64::MAX),
         }
@@ -96,7 +102,7 @@ pub async fn serve_client(w: Rc<Worker>, listener: usize, mut client: TcpStream,
     w.stats
         .active_connections
         .set(w.stats.active_connections.get() + 1);
-    let clock = ClientClock::new(&w);
+    let clock = ClientClock::new(&w, listener);
     let mut rbuf = Vec::with_capacity(INITIAL_READ_BUF);
     loop {
         let (next, buf) = serve_request(&w, listener, &mut client, &clock, rbuf, peer).await;
@@ -236,13 +242,15 @@ fn parse_cause(e: ParseError) -> Cause {
 pub async fn reply_error(
     w: &Worker,
     client: &mut TcpStream,
-    timer: &Timer,
+    clock: &ClientClock,
     cause: Cause,
     close: bool,
 ) -> Next {
+    let timer = &clock.timer;
     w.stats.count_error(cause);
     let style = w.attrs().upstream_error_style;
-    w.stats.count_response(cause.status(style));
+    w.stats
+        .count_response(clock.listener, clock.group.get(), cause.status(style));
     let mut out = Vec::with_capacity(256);
     synthetic_response(&mut out, cause, style, close);
     // The client may have waited longer than the idle timeout for this answer (a target
@@ -269,7 +277,7 @@ async fn serve_request(
         Ok(read) => read,
         Err(None) => return (Next::Gone, rbuf),
         Err(Some(cause)) => {
-            let next = Box::pin(reply_error(w, client, &clock.timer, cause, true)).await;
+            let next = Box::pin(reply_error(w, client, clock, cause, true)).await;
             return (next, rbuf);
         }
     };
@@ -290,6 +298,7 @@ async fn handle_request(
     read: ReadHead,
 ) -> (Next, Vec<u8>) {
     let ct = &clock.timer;
+    clock.group.set(None);
     // The idle timeout in force now counts from this request's next transfer on.
     ct.set_idle(w.attrs().idle_timeout);
     bump(&w.stats.requests);
@@ -301,12 +310,12 @@ async fn handle_request(
         close_after,
     } = match vet(w, &rbuf, read, peer) {
         Ok(v) => v,
-        Err(cause) => return (reply_error(w, client, ct, cause, true).await, rbuf),
+        Err(cause) => return (reply_error(w, client, clock, cause, true).await, rbuf),
     };
     if head.method == Method::Connect {
         // A reverse proxy has no authority to tunnel to; RFC 9110 §9.3.6 leaves it to us.
         return (
-            reply_error(w, client, ct, Cause::BadRequest, true).await,
+            reply_error(w, client, clock, Cause::BadRequest, true).await,
             rbuf,
         );
     }
@@ -323,6 +332,7 @@ async fn handle_request(
     let target = http::split_target(head.target.of(&rbuf));
     let host = forward::routing_host(http::header_value(&rbuf, &head.headers, b"host"), &target);
     let group = w.routers[listener].route(host, target.path);
+    clock.group.set(Some(group));
     // The first choice is made here, while the head's bytes are at hand for a hashed header.
     let first = {
         let g = &w.groups[group];
@@ -346,7 +356,7 @@ async fn handle_request(
         Ok(req) => req,
         Err(cause) => {
             // The body was not read: the connection cannot carry another request.
-            return (reply_error(w, client, ct, cause, true).await, rbuf);
+            return (reply_error(w, client, clock, cause, true).await, rbuf);
         }
     };
     // Everything of the request that is already here moves into the upstream buffer; what is
@@ -356,7 +366,7 @@ async fn handle_request(
         // connection closes since where the body ends is unknown (RFC 9112 §6.3).
         w.give_buf(std::mem::take(&mut req.out));
         return (
-            reply_error(w, client, ct, Cause::BadRequest, true).await,
+            reply_error(w, client, clock, Cause::BadRequest, true).await,
             rbuf,
         );
     };
@@ -369,6 +379,7 @@ async fn handle_request(
     let ctx = Exchange {
         w,
         ct,
+        clock,
         group,
         first,
         method: head.method,
@@ -473,6 +484,7 @@ pub struct Exchange<'a> {
     pub w: &'a Worker,
     /// The client's timer.
     pub ct: &'a Timer,
+    pub clock: &'a ClientClock,
     pub group: usize,
     /// The selector's first choice; `None` when the group has no target to pick.
     pub first: Option<TargetRef>,
@@ -503,7 +515,7 @@ async fn forward(
         Err((cause, rbuf)) => {
             // The connection closes when the request body was not consumed.
             let close = req.body_pending() || !ctx.client_keep_alive;
-            (reply_error(w, client, ctx.ct, cause, close).await, rbuf)
+            (reply_error(w, client, ctx.clock, cause, close).await, rbuf)
         }
     }
 }

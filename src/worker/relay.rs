@@ -66,7 +66,7 @@ pub async fn relay_response(
             BodyEnd::Complete => {}
             BodyEnd::ClientGone => return Relayed::Done(Next::Gone, rbuf),
             BodyEnd::ClientError(cause) => {
-                let next = super::conn::reply_error(w, client, ct, cause, true).await;
+                let next = super::conn::reply_error(w, client, ctx.clock, cause, true).await;
                 return Relayed::Done(next, rbuf);
             }
             BodyEnd::TargetError => return failed(Cause::InvalidResponse, rbuf),
@@ -88,7 +88,8 @@ pub async fn relay_response(
             };
         }
     };
-    w.stats.count_response(head.status);
+    w.stats
+        .count_response(ctx.clock.listener, Some(ctx.group), head.status);
     // The client waited for this without a byte either way: its idle time starts now.
     ct.touch();
 

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::admin::{Snapshot, TargetCounts};
+use crate::admin::{RequestKey, Snapshot, TargetCounts};
 use crate::balance::Router;
 use crate::config::{Attributes, Config};
 use crate::desync::{Action, HeaderMark, Reason, Verdict};
@@ -61,6 +61,8 @@ pub struct Stats {
     pub requests: Cell<u64>,
     /// Responses by status class: index 1 = 1xx ... 5 = 5xx.
     pub responses_by_class: [Cell<u64>; 6],
+    /// Responses by listener, group and status (`ringway_requests_total`); a few dozen keys.
+    pub requests_by: RefCell<Vec<(RequestKey, u64)>>,
     /// Upstream connections opened (pool misses).
     pub upstream_connects: Cell<u64>,
     /// Responses the balancer generated itself, by cause (indexed like `Cause::ALL`).
@@ -79,9 +81,21 @@ impl Default for ReasonCounts {
 }
 
 impl Stats {
-    pub fn count_response(&self, status: u16) {
+    /// A response to a client, by listener, target group (`None`: answered before routing)
+    /// and status.
+    pub fn count_response(&self, listener: usize, group: Option<usize>, status: u16) {
         let class = usize::from(status / 100).min(5);
         bump(&self.responses_by_class[class]);
+        let key = RequestKey {
+            listener,
+            group,
+            status,
+        };
+        let mut by = self.requests_by.borrow_mut();
+        match by.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => by.push((key, 1)),
+        }
     }
 
     /// The counters as the control plane sees them (`admin::Snapshot`).
@@ -93,6 +107,8 @@ impl Stats {
             requests: self.requests.get(),
             errors_by_cause: std::array::from_fn(|i| self.errors_by_cause[i].get()),
             desync_by_reason: std::array::from_fn(|i| self.desync_by_reason.0[i].get()),
+            responses_by_class: std::array::from_fn(|i| self.responses_by_class[i].get()),
+            requests_by: self.requests_by.borrow().clone(),
             ..Snapshot::default()
         }
     }
