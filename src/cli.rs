@@ -60,6 +60,12 @@ enum Command {
     },
     /// Check this host: kernel, io_uring, limits, network sysctls.
     Doctor,
+    /// Graceful stop: close the listeners, finish requests in flight, then exit. Refused
+    /// while deletion_protection.enabled is true.
+    Stop {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
     /// Connections, requests, responses, desync counts, and each target's health and load.
     Stats {
         /// Refresh once a second until interrupted, with requests per second.
@@ -194,6 +200,10 @@ pub fn run(cli: Cli) -> ExitCode {
                 Err(e) => fail(&format!("origin: cannot listen on {bind}: {e}")),
             }
         }
+        Command::Stop { admin } => match stop(&admin) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => fail(&message),
+        },
         Command::Stats { watch, admin } => match stats(watch, &admin) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => fail(&message),
@@ -216,6 +226,16 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         }
     }
+}
+
+/// `ringway stop`.
+fn stop(admin: &AdminArgs) -> Result<(), String> {
+    let answer = admin.client()?.call("POST", "/stop", None)?;
+    if answer.status != 200 {
+        return Err(answer.message());
+    }
+    println!("stopping: listeners closed, connections draining");
+    Ok(())
 }
 
 /// `ringway stats [--watch]`.
@@ -443,8 +463,12 @@ fn serve(path: &std::path::Path, workers: Option<usize>, driver: DriverChoice) -
 fn start_and_wait(config: Config, opts: ServeOptions) -> ExitCode {
     let admin_addr = config.load_balancer.admin;
     let token = config.load_balancer.admin_token.clone();
+    // Every thread started from here on inherits the mask: only the signal thread sees them.
+    let signals = block_signals();
     match worker::start(config, opts) {
         Ok(server) => {
+            let control = server.control.clone();
+            std::thread::spawn(move || handle_signals(signals, &control));
             let plane: std::sync::Arc<dyn admin::Plane> = server.control.clone();
             let api = admin::Admin {
                 token,
@@ -464,6 +488,43 @@ fn start_and_wait(config: Config, opts: ServeOptions) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e.to_string()),
+    }
+}
+
+/// Blocks SIGTERM, SIGINT and SIGHUP in this thread (and so in every thread it starts) and
+/// returns the set, for `handle_signals` to wait on.
+fn block_signals() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; sigemptyset initialises it before any other use, and
+    // pthread_sigmask only reads the set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            libc::sigaddset(&mut set, sig);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+/// SIGTERM: a graceful stop (even under deletion protection: the service manager decides).
+/// SIGINT: the same; a second one exits at once. SIGHUP: reload, which is not built yet.
+fn handle_signals(set: libc::sigset_t, control: &worker::ControlPlane) {
+    let mut interrupts = 0;
+    loop {
+        let mut sig = 0;
+        // SAFETY: `set` was initialised by block_signals; `sig` is a valid out pointer.
+        if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+            return;
+        }
+        match sig {
+            libc::SIGHUP => eprintln!("ringway: SIGHUP: reload is not implemented yet"),
+            libc::SIGINT if interrupts > 0 => std::process::exit(130),
+            _ => {
+                interrupts += u32::from(sig == libc::SIGINT);
+                let _ = control.stop(true);
+            }
+        }
     }
 }
 

@@ -306,3 +306,76 @@ fn stats_and_requests_total_count_what_clients_were_answered() {
     );
     assert!(frames.contains("/s"), "{frames}");
 }
+
+/// An origin that answers `/slow` after 1.5 s and everything else at once.
+fn slow_origin() -> Origin {
+    Origin::start(|r| {
+        if r.request_line().contains("/slow") {
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        Reply::Send(ok_response(b"done"))
+    })
+}
+
+#[test]
+fn stop_closes_the_listeners_finishes_what_is_in_flight_and_exits() {
+    let origin = slow_origin();
+    let mut lb = Balancer::start("auto", &config(&[origin.addr], "", ""));
+    let get = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    let mut idle = lb.client();
+    assert_eq!(idle.request(get).status, 200);
+    let in_flight = std::thread::spawn({
+        let addr = lb.addr;
+        move || Client::connect(addr).request("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let out = ringway_cli(&lb, &["stop"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::thread::sleep(Duration::from_millis(300));
+    // No new connection is accepted.
+    assert!(std::net::TcpStream::connect(lb.addr).is_err());
+    // The request in flight completes, and its connection closes after it.
+    let r = in_flight.join().unwrap();
+    assert_eq!((r.status, r.body_text().as_str()), (200, "done"));
+    assert_eq!(r.header("connection").as_deref(), Some("close"));
+    // An idle keep-alive connection gets its next request answered, with Connection: close.
+    let r = idle.request(get);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("connection").as_deref(), Some("close"));
+    // Nothing left: the process exits on its own, well before the drain timeout.
+    let status = lb
+        .wait_exit(Duration::from_secs(5))
+        .expect("ringway exited");
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn deletion_protection_refuses_stop_through_the_api_but_not_sigterm() {
+    let origin = slow_origin();
+    let mut lb = Balancer::start(
+        "auto",
+        &config(&[origin.addr], "\"deletion_protection.enabled\" = true", ""),
+    );
+    let out = ringway_cli(&lb, &["stop"]);
+    assert!(!out.status.success());
+    assert_eq!(stderr(&out).lines().count(), 1);
+    assert!(
+        stderr(&out).contains("deletion_protection.enabled=false"),
+        "{}",
+        stderr(&out)
+    );
+    let mut client = Client::connect(lb.admin_addr());
+    let r = client.request("POST /stop HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(r.status, 409);
+    // Still serving.
+    let r = lb.client().request("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(r.status, 200);
+    // The service manager's SIGTERM drains and stops it all the same.
+    // SAFETY: kill(2) with a child's pid and a valid signal number.
+    assert_eq!(unsafe { libc::kill(lb.pid() as i32, libc::SIGTERM) }, 0);
+    let status = lb
+        .wait_exit(Duration::from_secs(5))
+        .expect("ringway exited");
+    assert!(status.success(), "{status:?}");
+    assert!(lb.log_text().contains("stopping"), "{}", lb.log_text());
+}

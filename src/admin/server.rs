@@ -37,6 +37,10 @@ pub trait Plane: Send + Sync {
     fn target_groups(&self) -> Vec<GroupListing>;
     fn register(&self, group: &str, target: Target) -> Result<(), RefusedChange>;
     fn deregister(&self, group: &str, addr: SocketAddr) -> Result<(), RefusedChange>;
+    /// A graceful stop; 409 while deletion protection is on.
+    fn stop(&self) -> Result<(), RefusedChange>;
+    /// Once stopping, the admin API closes too (so a new process can take its address).
+    fn is_stopping(&self) -> bool;
 }
 
 /// A target group as `GET /target-groups` lists it.
@@ -104,6 +108,9 @@ pub fn start(addr: SocketAddr, admin: Admin) -> io::Result<SocketAddr> {
         .spawn(move || {
             for stream in listener.incoming().flatten() {
                 let _ = serve(stream, &admin);
+                if admin.plane.is_stopping() {
+                    break;
+                }
             }
         })?;
     Ok(bound)
@@ -185,6 +192,11 @@ fn serve(mut stream: TcpStream, admin: &Admin) -> io::Result<()> {
             },
             Err(message) => reply_error(&mut stream, 400, &message),
         },
+        (Method::Post, b"/stop") => match admin.plane.stop() {
+            Ok(()) => reply(&mut stream, 200, JSON, "{\"stopping\":true}\n"),
+            Err(refused) => reply_error(&mut stream, refused.status, &refused.message),
+        },
+        (_, b"/stop") => reply_error(&mut stream, 405, "use POST on /stop"),
         (Method::Get, b"/stats") => {
             let health = admin.health.lock().map(|t| t.clone()).unwrap_or_default();
             let snapshots: Vec<Snapshot> = admin

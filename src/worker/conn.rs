@@ -323,6 +323,7 @@ async fn handle_request(
     // Past the keep-alive duration this response is the connection's last (DESIGN.md §4).
     let client_keep_alive = !close_after
         && !clock.keep_alive_over()
+        && !w.stopping()
         && match head.version {
             Version::Http11 => !opts.close,
             Version::Http10 => opts.keep_alive && !opts.close,

@@ -37,6 +37,8 @@ pub enum Control {
         healthy: bool,
         passed: bool,
     },
+    /// Stop accepting, finish what is in flight, then exit.
+    Stop,
     /// The group's target list now; `draining` targets are in it but take no new requests.
     Targets {
         group: usize,
@@ -60,6 +62,7 @@ pub struct ControlPlane {
     health: OnceLock<Sender<HealthCommand>>,
     table: HealthTable,
     published: Vec<Published>,
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl ControlPlane {
@@ -85,6 +88,7 @@ impl ControlPlane {
             health: OnceLock::new(),
             table,
             published,
+            stopping: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -108,6 +112,29 @@ impl ControlPlane {
         *current = next;
         self.broadcast(|| Control::Attributes(next));
         Ok(next)
+    }
+
+    /// Starts a graceful stop; refused while `deletion_protection.enabled` is true (`force`,
+    /// for SIGTERM from the service manager, stops anyway).
+    pub fn stop(&self, force: bool) -> Result<(), RefusedChange> {
+        if !force && self.attributes().deletion_protection {
+            return Err(RefusedChange::conflict(
+                "deletion protection is on: run `ringway attrs set deletion_protection.enabled=false` first"
+                    .into(),
+            ));
+        }
+        if !self
+            .stopping
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            eprintln!("ringway: stopping: listeners closed, draining connections");
+        }
+        self.broadcast(|| Control::Stop);
+        Ok(())
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Sends one message to every worker.
@@ -284,6 +311,7 @@ pub(super) async fn control_loop(w: Rc<Worker>, rx: Receiver<Control>) {
         loop {
             match rx.try_recv() {
                 Ok(Control::Attributes(attrs)) => w.set_attrs(attrs),
+                Ok(Control::Stop) => w.stop(),
                 Ok(Control::Health {
                     group,
                     target,
@@ -329,5 +357,13 @@ impl crate::admin::Plane for ControlPlane {
 
     fn deregister(&self, group: &str, addr: SocketAddr) -> Result<(), RefusedChange> {
         ControlPlane::deregister(self, group, addr)
+    }
+
+    fn stop(&self) -> Result<(), RefusedChange> {
+        ControlPlane::stop(self, false)
+    }
+
+    fn is_stopping(&self) -> bool {
+        ControlPlane::is_stopping(self)
     }
 }

@@ -131,7 +131,9 @@ pub async fn relay_response(
             Version::Http10 => opts.keep_alive && !opts.close,
         }
     };
-    let client_close = !ctx.client_keep_alive || framing == BodyFraming::CloseDelimited;
+    // A worker that began stopping while this request was in flight closes after it.
+    let client_close =
+        !ctx.client_keep_alive || framing == BodyFraming::CloseDelimited || w.stopping();
     let conn = match (client_close, ctx.client_version) {
         (true, _) => ResponseConn::Close,
         (false, Version::Http10) => ResponseConn::KeepAlive10,

@@ -131,6 +131,9 @@ pub fn start(config: Config, opts: ServeOptions) -> io::Result<Server> {
     })
 }
 
+/// How long a stopping worker waits for its connections to finish.
+pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A worker's ends of the control plane.
 struct Links {
     publish: Published,
@@ -196,6 +199,16 @@ fn run_worker(
         for a in accepts {
             a.await;
         }
+        // Stopping: the listeners are closed; requests in flight finish, and each keep-alive
+        // connection closes after its next response, for up to DRAIN_TIMEOUT.
+        let deadline = std::time::Instant::now() + DRAIN_TIMEOUT;
+        while worker.stats.active_connections.get() > 0 && std::time::Instant::now() < deadline {
+            monoio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        eprintln!(
+            "ringway: worker {id}: stopped ({} connections left)",
+            worker.stats.active_connections.get()
+        );
     });
     if let Err(e) = result {
         let _ = ready.send(Err(io::Error::new(
@@ -217,9 +230,14 @@ async fn publish_loop(worker: Rc<Worker>, publish: Published) {
     }
 }
 
+/// Accepts until the worker stops; the listener closes when this returns.
 async fn accept_loop(worker: Rc<Worker>, index: usize, listener: monoio::net::TcpListener) {
     loop {
-        match listener.accept().await {
+        let accepted = monoio::select! {
+            accepted = listener.accept() => accepted,
+            _ = worker.stopped() => return,
+        };
+        match accepted {
             Ok((stream, peer)) => {
                 monoio::spawn(serve_client(Rc::clone(&worker), index, stream, peer));
             }

@@ -42,6 +42,9 @@ pub struct Worker {
     pub marks: RefCell<Vec<HeaderMark>>,
     free_bufs: RefCell<Vec<Vec<u8>>>,
     desync_log: Cell<LogWindow>,
+    /// Set once the control plane says stop; wakes the accept loops.
+    stopping: Cell<bool>,
+    stop_wakers: RefCell<Vec<std::task::Waker>>,
     /// Asks the health checker to probe a (group, target) now; `None` without checks.
     probe_now: RefCell<Option<crossbeam_channel::Sender<HealthCommand>>>,
 }
@@ -152,6 +155,8 @@ impl Worker {
             marks: RefCell::new(Vec::new()),
             free_bufs: RefCell::new(Vec::new()),
             probe_now: RefCell::new(None),
+            stopping: Cell::new(false),
+            stop_wakers: RefCell::new(Vec::new()),
             desync_log: Cell::new(LogWindow {
                 start: None,
                 written: 0,
@@ -215,6 +220,31 @@ impl Worker {
                 let _ = tx.send(HealthCommand::ProbeNow(group, addr));
             }
         }
+    }
+
+    /// Stops accepting; every connection closes after its next response.
+    pub fn stop(&self) {
+        self.stopping.set(true);
+        for w in self.stop_wakers.borrow_mut().drain(..) {
+            w.wake();
+        }
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stopping.get()
+    }
+
+    /// Resolves once the worker is stopping.
+    pub async fn stopped(&self) {
+        std::future::poll_fn(|cx| {
+            if self.stopping.get() {
+                std::task::Poll::Ready(())
+            } else {
+                self.stop_wakers.borrow_mut().push(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        })
+        .await
     }
 
     /// The attributes in force for what starts now.

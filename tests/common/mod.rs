@@ -73,6 +73,20 @@ impl Balancer {
         self.child.id()
     }
 
+    /// Waits up to `limit` for the balancer to exit; its status if it did.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn client(&self) -> Client {
         Client::connect(self.addr)
     }
