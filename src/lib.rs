@@ -13,8 +13,10 @@
 //! - `worker`: the runtime: one monoio runtime per core, accept, the connection state machine,
 //!   the upstream pool; also the built-in origin server.
 //! - `doctor`: host checks for `ringway doctor`.
-//! - `admin`: the admin API (so far `/metrics` and `/health`) and the metrics text.
+//! - `admin`: the admin API and its client, and the metrics text.
+//! - `accesslog`: the access log's JSON line.
 
+pub mod accesslog;
 pub mod admin;
 pub mod balance;
 pub mod config;

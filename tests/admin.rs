@@ -379,3 +379,59 @@ fn deletion_protection_refuses_stop_through_the_api_but_not_sigterm() {
     assert!(status.success(), "{status:?}");
     assert!(lb.log_text().contains("stopping"), "{}", lb.log_text());
 }
+
+#[test]
+fn the_access_log_has_a_json_line_per_request_with_alb_fields() {
+    let origin = Origin::echo();
+    let path = std::env::temp_dir().join(format!("ringway-access-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let toml = config(&[origin.addr], "", "").replace(
+        "admin = \"127.0.0.1:0\"",
+        &format!(
+            "admin = \"127.0.0.1:0\"\naccess_log = \"{}\"",
+            path.display()
+        ),
+    );
+    let lb = Balancer::start("auto", &toml);
+    let r = lb.client().request(
+        "GET /hello HTTP/1.1\r\nHost: a\r\nUser-Agent: probe/1 \"q\"\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(r.status, 200);
+    // Blocked by the desync policy: never reaches the target.
+    let r = lb
+        .client()
+        .request("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab");
+    assert_eq!(r.status, 400);
+    // Written out once a second.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut lines = Vec::new();
+    while lines.len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        lines = std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect();
+    }
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let ok = &lines[0];
+    assert_eq!(ok["request"], "GET /hello HTTP/1.1");
+    assert_eq!(ok["user_agent"], "probe/1 \"q\"");
+    assert_eq!(ok["elb_status_code"], 200);
+    assert_eq!(ok["target_status_code"], 200);
+    assert_eq!(ok["target"], origin.addr.to_string());
+    assert_eq!(ok["listener"], lb.addr.to_string());
+    assert_eq!(ok["classification"], "Compliant");
+    assert_eq!(ok["error_cause"], "-");
+    assert!(ok["target_processing_time"].as_f64().unwrap() >= 0.0);
+    assert!(ok["sent_bytes"].as_u64().unwrap() > 0);
+    let blocked = &lines[1];
+    assert_eq!(blocked["elb_status_code"], 400);
+    assert_eq!(blocked["target_status_code"], "-");
+    assert_eq!(blocked["target"], "-");
+    assert_eq!(blocked["classification"], "Severe");
+    assert_eq!(blocked["classification_reason"], "MultipleContentLength");
+    assert_eq!(blocked["error_cause"], "desync-blocked");
+    assert_eq!(blocked["target_processing_time"], -1);
+}

@@ -300,29 +300,47 @@ fn the_keep_alive_duration_ends_with_connection_close(driver: &str) {
     let lb = balancer(
         driver,
         origin.addr,
-        "\"client_keep_alive.seconds\" = 60\n\"idle_timeout.timeout_seconds\" = 30",
+        "\"client_keep_alive.seconds\" = 120\n\"idle_timeout.timeout_seconds\" = 30",
         "",
     );
+    let get = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    // Opened with a 120 s duration, which it keeps when the attribute changes to 60 s...
+    let mut older = lb.client();
+    assert_eq!(older.request(get).status, 200);
+    let mut admin = Client::connect(lb.admin_addr());
+    let body = "{\"client_keep_alive.seconds\": 60}";
+    let r = admin.request(&format!(
+        "PATCH /attributes HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ));
+    assert_eq!(r.status, 200, "{}", r.body_text());
+    std::thread::sleep(Duration::from_millis(300));
+    // ...and this one, opened after the change, gets 60 s.
     let mut client = lb.client();
     let start = Instant::now();
     // Every 10 s within the duration: kept alive, no Connection header.
     while start.elapsed() < Duration::from_secs(55) {
-        let r = client.request("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-        assert_eq!(r.status, 200);
-        assert_eq!(r.header("connection"), None, "at {:?}", start.elapsed());
+        for c in [&mut client, &mut older] {
+            let r = c.request(get);
+            assert_eq!(r.status, 200);
+            assert_eq!(r.header("connection"), None, "at {:?}", start.elapsed());
+        }
         std::thread::sleep(Duration::from_secs(10).min(
             Duration::from_secs(55).saturating_sub(start.elapsed()) + Duration::from_millis(100),
         ));
     }
     std::thread::sleep(Duration::from_secs(61).saturating_sub(start.elapsed()));
     // The first request after it is still served, and its response closes the connection.
-    let r = client.request("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    let r = client.request(get);
     assert_eq!(r.status, 200);
     assert_eq!(r.header("connection").as_deref(), Some("close"));
     assert!(client.is_closed_by_peer());
+    // The older connection still has its 120 s.
+    let r = older.request(get);
+    assert_eq!(r.header("connection"), None);
     // A connection opened now has a duration of its own.
     let mut fresh = lb.client();
-    let r = fresh.request("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    let r = fresh.request(get);
     assert_eq!(r.header("connection"), None);
 }
 

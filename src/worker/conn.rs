@@ -3,10 +3,10 @@
 //! the bytes already buffered. Memory is bounded: a head is at most 64 KiB and bodies move
 //! through one `STREAM_BUF` at a time.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use monoio::io::AsyncWriteRent;
 use monoio::net::TcpStream;
@@ -23,6 +23,7 @@ use super::request::{encode_request_head, parse_head, vet, Forwarding, ReadHead,
 use super::body::BodyTracker;
 use super::group::{GroupState, TargetRef};
 use super::io::{read_append, write_all, ReadError};
+use super::logwriter::RequestLog;
 use super::relay::{relay_response, Relayed};
 use super::state::{bump, Worker};
 use super::timers::{ticks, Timer, Timers};
@@ -62,6 +63,8 @@ pub struct ClientClock {
     /// once routed (the labels of `ringway_requests_total`).
     pub listener: usize,
     pub group: Cell<Option<usize>>,
+    /// The current request's access-log record, when the log is on.
+    pub log: RefCell<Option<RequestLog>>,
     /// `client_keep_alive` as the connection got it when it opened, in ticks.
     keep_alive: u64,
     /// The tick the keep-alive duration ends; `u64::MAX` until the first byte arrives.
@@ -75,8 +78,26 @@ impl ClientClock {
             timer: w.timers.timer(attrs.idle_timeout, attrs.idle_timeout),
             listener,
             group: Cell::new(None),
+            log: RefCell::new(None),
             keep_alive: ticks(attrs.client_keep_alive),
             keep_alive_until: Cell::new(u64::MAX),
+        }
+    }
+
+    /// Notes something in the current request's log record, if there is one.
+    #[inline]
+    pub fn note(&self, f: impl FnOnce(&mut RequestLog)) {
+        if let Some(record) = self.log.borrow_mut().as_mut() {
+            f(record);
+        }
+    }
+
+    /// Writes the finished request's line.
+    fn emit(&self, w: &Worker, peer: SocketAddr) {
+        if let (Some(log), Some(mut record)) = (&w.log, self.log.borrow_mut().take()) {
+            record.finished.get_or_insert_with(Instant::now);
+            let listener = w.listener_addrs.get(self.listener).copied();
+            log.push(&record.entry(peer, listener));
         }
     }
 
@@ -107,6 +128,7 @@ pub async fn serve_client(w: Rc<Worker>, listener: usize, mut client: TcpStream,
     loop {
         let (next, buf) = serve_request(&w, listener, &mut client, &clock, rbuf, peer).await;
         rbuf = buf;
+        clock.emit(&w, peer);
         match next {
             Next::KeepAlive => {}
             Next::Close => {
@@ -251,12 +273,18 @@ pub async fn reply_error(
     let style = w.attrs().upstream_error_style;
     w.stats
         .count_response(clock.listener, clock.group.get(), cause.status(style));
+    clock.note(|l| {
+        l.elb_status = Some(cause.status(style));
+        l.error_cause = Some(cause.name());
+    });
     let mut out = Vec::with_capacity(256);
     synthetic_response(&mut out, cause, style, close);
     // The client may have waited longer than the idle timeout for this answer (a target
     // that never answered): its own deadline starts again now.
     timer.touch();
+    let sent = out.len() as u64;
     let (res, _) = write_all(client, out, timer).await;
+    clock.note(|l| l.sent += sent);
     if close || res.is_err() {
         Next::Close
     } else {
@@ -277,6 +305,9 @@ async fn serve_request(
         Ok(read) => read,
         Err(None) => return (Next::Gone, rbuf),
         Err(Some(cause)) => {
+            if w.log.is_some() {
+                *clock.log.borrow_mut() = Some(RequestLog::begin(&rbuf, rbuf.len()));
+            }
             let next = Box::pin(reply_error(w, client, clock, cause, true)).await;
             return (next, rbuf);
         }
@@ -299,6 +330,9 @@ async fn handle_request(
 ) -> (Next, Vec<u8>) {
     let ct = &clock.timer;
     clock.group.set(None);
+    if w.log.is_some() {
+        *clock.log.borrow_mut() = Some(RequestLog::begin(&rbuf, read.len()));
+    }
     // The idle timeout in force now counts from this request's next transfer on.
     ct.set_idle(w.attrs().idle_timeout);
     bump(&w.stats.requests);
@@ -309,8 +343,18 @@ async fn handle_request(
         framing,
         close_after,
     } = match vet(w, &rbuf, read, peer) {
-        Ok(v) => v,
-        Err(cause) => return (reply_error(w, client, clock, cause, true).await, rbuf),
+        Ok(v) => {
+            clock.note(|l| {
+                (l.classification, l.classification_reason) = w.last_verdict.get();
+                l.user_agent =
+                    http::header_value(&rbuf, &v.head.headers, b"user-agent").map(<[u8]>::to_vec);
+            });
+            v
+        }
+        Err(cause) => {
+            clock.note(|l| (l.classification, l.classification_reason) = w.last_verdict.get());
+            return (reply_error(w, client, clock, cause, true).await, rbuf);
+        }
     };
     if head.method == Method::Connect {
         // A reverse proxy has no authority to tunnel to; RFC 9110 §9.3.6 leaves it to us.
@@ -523,6 +567,7 @@ async fn forward(
 
 /// Connects to `target` of `group`, counting the attempt for the target's metrics.
 async fn connect_counted(
+    clock: &ClientClock,
     group: &GroupState,
     target: TargetRef,
     timers: &Timers,
@@ -531,6 +576,7 @@ async fn connect_counted(
     if let Some(i) = group.current(target) {
         bump(&group.targets.borrow()[i].connects);
     }
+    clock.note(|l| l.target = Some(target.addr));
     connect(target.addr, timers, idle).await
 }
 
@@ -571,11 +617,12 @@ async fn try_targets(
             let reused = pooled.is_some();
             let upstream = match pooled {
                 Some(s) => {
+                    ctx.clock.note(|l| l.target = Some(target.addr));
                     s.timer.set_idle(idle);
                     s.timer.touch();
                     s
                 }
-                None => match connect_counted(group, target, &w.timers, idle).await {
+                None => match connect_counted(ctx.clock, group, target, &w.timers, idle).await {
                     Ok(s) => {
                         bump(&w.stats.upstream_connects);
                         s

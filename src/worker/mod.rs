@@ -15,6 +15,7 @@
 //! - `upstream`: the per-target keep-alive pool and connecting.
 //! - `tunnel`: bytes both ways after 101 Switching Protocols.
 //! - `timers`: the worker's timing wheel, its driver task, and the `Timer` I/O runs under.
+//! - `logwriter`: the access log's per-worker buffer and the record of a request.
 //! - `io`: reads and writes under a `Timer`: cancelled when it fires, completions awaited.
 //! - `origin`: the built-in origin server of `ringway origin` and `ringway demo`.
 
@@ -25,6 +26,7 @@ mod group;
 mod health;
 mod io;
 mod listen;
+mod logwriter;
 pub mod origin;
 mod relay;
 mod request;

@@ -2,6 +2,8 @@
 //! the client), read the response head, relay the response body, and put the connection back
 //! in the pool when both sides framed their messages so that it can carry another.
 
+use std::time::Instant;
+
 use monoio::net::TcpStream;
 
 use crate::error::Cause;
@@ -12,7 +14,6 @@ use super::conn::{copy_end_to_end_headers, Exchange, Next, RequestPlan};
 use super::group::TargetRef;
 use super::io::{read_append, write_all, write_range, ReadError};
 use super::state::{Worker, STREAM_BUF};
-use super::timers::Timer;
 use super::upstream::Upstream;
 
 /// How an exchange ended.
@@ -48,6 +49,7 @@ pub async fn relay_response(
     )
     .await;
     req.out = out;
+    ctx.clock.note(|l| l.sent_to_target = Some(Instant::now()));
     if res.is_err() {
         return if may_retry {
             Relayed::RetryFresh(rbuf)
@@ -62,7 +64,7 @@ pub async fn relay_response(
                 return Relayed::Done(Next::Gone, rbuf);
             }
         }
-        match stream_request_body(w, client, ct, &mut upstream, req, &mut rbuf).await {
+        match stream_request_body(ctx, client, &mut upstream, req, &mut rbuf).await {
             BodyEnd::Complete => {}
             BodyEnd::ClientGone => return Relayed::Done(Next::Gone, rbuf),
             BodyEnd::ClientError(cause) => {
@@ -90,6 +92,11 @@ pub async fn relay_response(
     };
     w.stats
         .count_response(ctx.clock.listener, Some(ctx.group), head.status);
+    ctx.clock.note(|l| {
+        l.response_head = Some(Instant::now());
+        l.target_status = Some(head.status);
+        l.elb_status = Some(head.status);
+    });
     // The client waited for this without a byte either way: its idle time starts now.
     ct.touch();
 
@@ -156,14 +163,16 @@ pub async fn relay_response(
     out.extend_from_slice(&avail[..taken]);
     // Bytes after the end of the response mean the target does not frame as we think it does.
     let mut clean = taken == avail.len();
+    let head_bytes = out.len() as u64;
     let (res, out) = write_all(client, out, ct).await;
+    ctx.clock.note(|l| l.sent += head_bytes);
     w.give_buf(out);
     if res.is_err() {
         w.give_buf(ubuf);
         return Relayed::Done(Next::Gone, rbuf);
     }
     if !body.done {
-        match stream_response_body(w, client, ct, &mut upstream, &mut body, ubuf).await {
+        match stream_response_body(ctx, client, &mut upstream, &mut body, ubuf).await {
             Ok(extra) => clean &= !extra,
             Err(()) => return Relayed::Done(Next::Gone, rbuf),
         }
@@ -199,13 +208,13 @@ enum BodyEnd {
 /// Streams the rest of a request body from the client to the target. Bytes after its end (the
 /// next pipelined request) are left in `rbuf`.
 async fn stream_request_body(
-    w: &Worker,
+    ctx: Exchange<'_>,
     client: &mut TcpStream,
-    ct: &Timer,
     upstream: &mut Upstream,
     req: &mut RequestPlan,
     rbuf: &mut Vec<u8>,
 ) -> BodyEnd {
+    let (w, ct) = (ctx.w, ctx.ct);
     let mut sbuf = w.take_buf();
     let end = loop {
         sbuf.clear();
@@ -218,6 +227,7 @@ async fn stream_request_body(
         let Ok(take) = req.body.feed(&sbuf) else {
             break BodyEnd::ClientError(Cause::BadRequest);
         };
+        ctx.clock.note(|l| l.received += take as u64);
         let (res, buf) = write_range(&mut upstream.stream, sbuf, 0, take, &upstream.timer).await;
         sbuf = buf;
         if res.is_err() {
@@ -289,13 +299,13 @@ async fn read_response_head(
 /// Relays the rest of a response body. `Ok(extra)` when it ended well (`extra`: the target
 /// sent bytes past the end); `Err` when the client connection must close.
 async fn stream_response_body(
-    w: &Worker,
+    ctx: Exchange<'_>,
     client: &mut TcpStream,
-    ct: &Timer,
     upstream: &mut Upstream,
     body: &mut BodyTracker,
     mut ubuf: Vec<u8>,
 ) -> Result<bool, ()> {
+    let w = ctx.w;
     let result = loop {
         ubuf.clear();
         let (res, buf) = read_append(&mut upstream.stream, ubuf, STREAM_BUF, &upstream.timer).await;
@@ -310,7 +320,8 @@ async fn stream_response_body(
         let Ok(take) = body.feed(&ubuf) else {
             break Err(());
         };
-        let (res, buf) = write_range(client, ubuf, 0, take, ct).await;
+        let (res, buf) = write_range(client, ubuf, 0, take, ctx.ct).await;
+        ctx.clock.note(|l| l.sent += take as u64);
         ubuf = buf;
         if res.is_err() {
             break Err(());

@@ -28,6 +28,16 @@ pub enum ReadHead {
     Lenient(RawRequest, Vec<Header>),
 }
 
+impl ReadHead {
+    /// Bytes of the head, final CRLF CRLF included.
+    pub fn len(&self) -> usize {
+        match self {
+            ReadHead::Strict(head) => head.len,
+            ReadHead::Lenient(raw, _) => raw.len,
+        }
+    }
+}
+
 /// Looks for a whole head at the start of `buf`. `Ok(None)`: not complete yet.
 pub fn parse_head(w: &Worker, buf: &[u8]) -> Result<Option<ReadHead>, ParseError> {
     match http::parse_request(buf, &w.limits) {
@@ -70,6 +80,14 @@ pub fn vet(w: &Worker, buf: &[u8], read: ReadHead, peer: SocketAddr) -> Result<V
         }
     };
     let action = desync::action(w.attrs().desync_mitigation_mode, verdict.tier);
+    w.last_verdict.set((
+        verdict.tier.name(),
+        if verdict.tier == Tier::Compliant {
+            "-"
+        } else {
+            verdict.reason.name()
+        },
+    ));
     if verdict.tier != Tier::Compliant {
         w.stats.count_desync(verdict.reason);
         w.log_desync(&verdict, action, peer, buf);

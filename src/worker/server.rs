@@ -223,6 +223,9 @@ fn run_worker(
 async fn publish_loop(worker: Rc<Worker>, publish: Published) {
     loop {
         let snapshot = worker.snapshot();
+        if let Some(log) = &worker.log {
+            log.flush();
+        }
         if let Ok(mut slot) = publish.lock() {
             *slot = snapshot;
         }

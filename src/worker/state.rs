@@ -16,6 +16,7 @@ use crate::http::Limits;
 
 pub use super::group::GroupState;
 use super::health::HealthCommand;
+use super::logwriter::LogWriter;
 use super::timers::Timers;
 
 /// Bytes of a streaming buffer: one read or write of a body moves at most this much.
@@ -42,6 +43,12 @@ pub struct Worker {
     pub marks: RefCell<Vec<HeaderMark>>,
     free_bufs: RefCell<Vec<Vec<u8>>>,
     desync_log: Cell<LogWindow>,
+    /// The access log, when `load_balancer.access_log` is on.
+    pub log: Option<LogWriter>,
+    /// The listeners' addresses (the access log's `listener`).
+    pub listener_addrs: Vec<SocketAddr>,
+    /// The tier and reason of the request vet() classified last (read right after it).
+    pub last_verdict: Cell<(&'static str, &'static str)>,
     /// Set once the control plane says stop; wakes the accept loops.
     stopping: Cell<bool>,
     stop_wakers: RefCell<Vec<std::task::Waker>>,
@@ -137,6 +144,12 @@ pub fn bump(counter: &Cell<u64>) {
 impl Worker {
     pub fn new(id: usize, config: Arc<Config>, ports: Vec<u16>) -> Self {
         let routers = config.listeners.iter().map(Router::new).collect();
+        let listener_addrs = config
+            .listeners
+            .iter()
+            .zip(&ports)
+            .map(|(l, &port)| SocketAddr::new(l.address, port))
+            .collect();
         let groups = config
             .target_groups
             .iter()
@@ -155,6 +168,9 @@ impl Worker {
             marks: RefCell::new(Vec::new()),
             free_bufs: RefCell::new(Vec::new()),
             probe_now: RefCell::new(None),
+            log: LogWriter::open(&config.load_balancer.access_log, id),
+            listener_addrs,
+            last_verdict: Cell::new(("-", "-")),
             stopping: Cell::new(false),
             stop_wakers: RefCell::new(Vec::new()),
             desync_log: Cell::new(LogWindow {
