@@ -64,7 +64,7 @@ pub struct ClientClock {
     pub listener: usize,
     pub group: Cell<Option<usize>>,
     /// The current request's access-log record, when the log is on.
-    pub log: RefCell<Option<RequestLog>>,
+    pub log: RefCell<Option<Box<RequestLog>>>,
     /// `client_keep_alive` as the connection got it when it opened, in ticks.
     keep_alive: u64,
     /// The tick the keep-alive duration ends; `u64::MAX` until the first byte arrives.
@@ -306,7 +306,7 @@ async fn serve_request(
         Err(None) => return (Next::Gone, rbuf),
         Err(Some(cause)) => {
             if w.log.is_some() {
-                *clock.log.borrow_mut() = Some(RequestLog::begin(&rbuf, rbuf.len()));
+                *clock.log.borrow_mut() = Some(Box::new(RequestLog::begin(&rbuf, rbuf.len())));
             }
             let next = Box::pin(reply_error(w, client, clock, cause, true)).await;
             return (next, rbuf);
@@ -331,7 +331,7 @@ async fn handle_request(
     let ct = &clock.timer;
     clock.group.set(None);
     if w.log.is_some() {
-        *clock.log.borrow_mut() = Some(RequestLog::begin(&rbuf, read.len()));
+        *clock.log.borrow_mut() = Some(Box::new(RequestLog::begin(&rbuf, read.len())));
     }
     // The idle timeout in force now counts from this request's next transfer on.
     ct.set_idle(w.attrs().idle_timeout);
