@@ -60,6 +60,11 @@ enum Command {
     },
     /// Check this host: kernel, io_uring, limits, network sysctls.
     Doctor,
+    /// Re-read the config file without dropping a connection.
+    Reload {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
     /// Graceful stop: close the listeners, finish requests in flight, then exit. Refused
     /// while deletion_protection.enabled is true.
     Stop {
@@ -200,6 +205,10 @@ pub fn run(cli: Cli) -> ExitCode {
                 Err(e) => fail(&format!("origin: cannot listen on {bind}: {e}")),
             }
         }
+        Command::Reload { admin } => match reload(&admin) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => fail(&message),
+        },
         Command::Stop { admin } => match stop(&admin) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => fail(&message),
@@ -226,6 +235,20 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         }
     }
+}
+
+/// `ringway reload`.
+fn reload(admin: &AdminArgs) -> Result<(), String> {
+    let answer = admin.client()?.call("POST", "/reload", None)?;
+    if answer.status != 200 {
+        return Err(answer.message());
+    }
+    let summary: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
+    println!(
+        "reloaded: {}",
+        summary["reloaded"].as_str().unwrap_or("done")
+    );
+    Ok(())
 }
 
 /// `ringway stop`.
@@ -457,7 +480,14 @@ fn serve(path: &std::path::Path, workers: Option<usize>, driver: DriverChoice) -
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),
     };
-    start_and_wait(config, ServeOptions { workers, driver })
+    start_and_wait(
+        config,
+        ServeOptions {
+            workers,
+            driver,
+            config_path: Some(path.to_path_buf()),
+        },
+    )
 }
 
 fn start_and_wait(config: Config, opts: ServeOptions) -> ExitCode {
@@ -508,7 +538,7 @@ fn block_signals() -> libc::sigset_t {
 }
 
 /// SIGTERM: a graceful stop (even under deletion protection: the service manager decides).
-/// SIGINT: the same; a second one exits at once. SIGHUP: reload, which is not built yet.
+/// SIGINT: the same; a second one exits at once. SIGHUP: reload.
 fn handle_signals(set: libc::sigset_t, control: &worker::ControlPlane) {
     let mut interrupts = 0;
     loop {
@@ -518,7 +548,11 @@ fn handle_signals(set: libc::sigset_t, control: &worker::ControlPlane) {
             return;
         }
         match sig {
-            libc::SIGHUP => eprintln!("ringway: SIGHUP: reload is not implemented yet"),
+            libc::SIGHUP => {
+                if let Err(refused) = control.reload() {
+                    eprintln!("ringway: SIGHUP: reload refused: {}", refused.message);
+                }
+            }
             libc::SIGINT if interrupts > 0 => std::process::exit(130),
             _ => {
                 interrupts += u32::from(sig == libc::SIGINT);

@@ -435,3 +435,107 @@ fn the_access_log_has_a_json_line_per_request_with_alb_fields() {
     assert_eq!(blocked["error_cause"], "desync-blocked");
     assert_eq!(blocked["target_processing_time"], -1);
 }
+
+#[test]
+fn reload_applies_attributes_and_targets_under_load_without_a_failed_request() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let a = Origin::start(|_| Reply::Send(ok_response(b"a")));
+    let b = Origin::start(|_| Reply::Send(ok_response(b"b")));
+    let lb = Balancer::start("auto", &config(&[a.addr], "", ""));
+    let stop = Arc::new(AtomicBool::new(false));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let load: Vec<_> = (0..2)
+        .map(|_| {
+            let (stop, failed, addr) = (stop.clone(), failed.clone(), lb.addr);
+            std::thread::spawn(move || {
+                let mut client = Client::connect(addr);
+                let mut bodies = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    client.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+                    match client.try_read_response(false) {
+                        Some(r) if r.status == 200 => bodies.push(r.body_text()),
+                        _ => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            client = Client::connect(addr);
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                bodies
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    // B replaces A, and the error style changes.
+    lb.rewrite_config(&config(
+        &[b.addr],
+        "\"routing.http.upstream_error_style\" = \"cloudflare\"",
+        "",
+    ));
+    let out = ringway_cli(&lb, &["reload"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("attributes"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("target group web targets"),
+        "{}",
+        stdout(&out)
+    );
+    // A drains (nothing in flight for long) and leaves the group.
+    std::thread::sleep(Duration::from_millis(3500));
+    stop.store(true, Ordering::Relaxed);
+    let bodies: Vec<Vec<String>> = load.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(
+        failed.load(Ordering::Relaxed),
+        0,
+        "requests failed across the reload"
+    );
+    for b in &bodies {
+        assert_eq!(b.first().map(String::as_str), Some("a"));
+        assert_eq!(b.last().map(String::as_str), Some("b"));
+    }
+    let out = ringway_cli(&lb, &["targets", "list"]);
+    assert!(
+        !stdout(&out).contains(&a.addr.to_string()),
+        "{}",
+        stdout(&out)
+    );
+    let out = ringway_cli(&lb, &["attrs", "get", "routing.http.upstream_error_style"]);
+    assert_eq!(stdout(&out), "cloudflare\n");
+
+    // A file reload cannot apply is refused whole, with the reason; nothing changes.
+    let two_listeners = config(&[a.addr], "", "").replace(
+        "[[target_groups]]",
+        "[[listeners]]\naddress = \"127.0.0.1\"\nport = 0\ndefault_target_group = \"web\"\n\n[[target_groups]]",
+    );
+    lb.rewrite_config(&two_listeners);
+    let out = ringway_cli(&lb, &["reload"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("listeners"), "{}", stderr(&out));
+    let out = ringway_cli(&lb, &["attrs", "get", "routing.http.upstream_error_style"]);
+    assert_eq!(stdout(&out), "cloudflare\n");
+    // A file that does not load names the key, as `ringway check` would.
+    lb.rewrite_config(&config(
+        &[a.addr],
+        "\"idle_timeout.timeout_seconds\" = 0",
+        "",
+    ));
+    let out = ringway_cli(&lb, &["reload"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("idle_timeout.timeout_seconds"),
+        "{}",
+        stderr(&out)
+    );
+    // SIGHUP reloads too.
+    lb.rewrite_config(&config(&[a.addr, b.addr], "", ""));
+    // SAFETY: kill(2) with a child's pid and a valid signal number.
+    assert_eq!(unsafe { libc::kill(lb.pid() as i32, libc::SIGHUP) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while lb.log_text().matches("ringway: reload of").count() < 2 {
+        assert!(Instant::now() < deadline, "{}", lb.log_text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = ringway_cli(&lb, &["attrs", "get", "routing.http.upstream_error_style"]);
+    assert_eq!(stdout(&out), "standard\n");
+}

@@ -39,6 +39,8 @@ pub trait Plane: Send + Sync {
     fn deregister(&self, group: &str, addr: SocketAddr) -> Result<(), RefusedChange>;
     /// A graceful stop; 409 while deletion protection is on.
     fn stop(&self) -> Result<(), RefusedChange>;
+    /// Re-reads the config file; says what changed.
+    fn reload(&self) -> Result<String, RefusedChange>;
     /// Once stopping, the admin API closes too (so a new process can take its address).
     fn is_stopping(&self) -> bool;
 }
@@ -197,6 +199,15 @@ fn serve(mut stream: TcpStream, admin: &Admin) -> io::Result<()> {
             Err(refused) => reply_error(&mut stream, refused.status, &refused.message),
         },
         (_, b"/stop") => reply_error(&mut stream, 405, "use POST on /stop"),
+        (Method::Post, b"/reload") => match admin.plane.reload() {
+            Ok(summary) => {
+                let mut text = serde_json::json!({ "reloaded": summary }).to_string();
+                text.push('\n');
+                reply(&mut stream, 200, JSON, &text)
+            }
+            Err(refused) => reply_error(&mut stream, refused.status, &refused.message),
+        },
+        (_, b"/reload") => reply_error(&mut stream, 405, "use POST on /reload"),
         (Method::Get, b"/stats") => {
             let health = admin.health.lock().map(|t| t.clone()).unwrap_or_default();
             let snapshots: Vec<Snapshot> = admin

@@ -376,7 +376,7 @@ async fn handle_request(
     // One reading of the request-target serves routing and the forwarded head alike.
     let target = http::split_target(head.target.of(&rbuf));
     let host = forward::routing_host(http::header_value(&rbuf, &head.headers, b"host"), &target);
-    let group = w.routers[listener].route(host, target.path);
+    let group = w.routers.borrow()[listener].route(host, target.path);
     clock.group.set(Some(group));
     // The first choice is made here, while the head's bytes are at hand for a hashed header.
     let first = {

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use crate::admin::{GroupListing, HealthTable, Published, RefusedChange};
-use crate::config::{Attributes, ConfigError, Target, TargetGroup};
+use crate::balance::Router;
+use crate::config::{Attributes, Config, ConfigError, Listener, Target, TargetGroup};
 
 use super::health::{self, HealthCommand, Probed};
 use super::state::Worker;
@@ -39,6 +40,8 @@ pub enum Control {
     },
     /// Stop accepting, finish what is in flight, then exit.
     Stop,
+    /// A listener's rules after a reload.
+    Routes { listener: usize, config: Listener },
     /// The group's target list now; `draining` targets are in it but take no new requests.
     Targets {
         group: usize,
@@ -63,17 +66,24 @@ pub struct ControlPlane {
     table: HealthTable,
     published: Vec<Published>,
     stopping: std::sync::atomic::AtomicBool,
+    /// Where `reload` reads the config from (`None` for `ringway demo`), and the listeners
+    /// as last loaded.
+    config_path: Option<std::path::PathBuf>,
+    listeners: Mutex<Vec<Listener>>,
 }
 
 impl ControlPlane {
     pub(super) fn new(
-        attrs: Attributes,
-        groups: &[TargetGroup],
+        config: &Config,
+        config_path: Option<std::path::PathBuf>,
         workers: Vec<Sender<Control>>,
         table: HealthTable,
         published: Vec<Published>,
     ) -> Self {
+        let (attrs, groups) = (config.attributes, &config.target_groups);
         ControlPlane {
+            config_path,
+            listeners: Mutex::new(config.listeners.clone()),
             attrs: Mutex::new(attrs),
             groups: Mutex::new(
                 groups
@@ -112,6 +122,130 @@ impl ControlPlane {
         *current = next;
         self.broadcast(|| Control::Attributes(next));
         Ok(next)
+    }
+
+    /// Re-reads the config file and applies it without dropping a connection: attributes,
+    /// listener rules, and each group's targets (new ones registered, missing ones drained,
+    /// weights changed). Listeners and target groups themselves, and a group's other
+    /// settings, cannot change on a reload yet: such a file is refused whole.
+    pub fn reload(&self) -> Result<String, RefusedChange> {
+        let Some(path) = &self.config_path else {
+            return Err(RefusedChange::conflict(
+                "this balancer was not started from a config file (ringway demo)".into(),
+            ));
+        };
+        let next = Config::load(path).map_err(|e| RefusedChange::bad(e.to_string()))?;
+        let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        let restart = |what: String| {
+            RefusedChange::conflict(format!(
+                "{what} cannot change on a reload yet; nothing was applied (restart to change it)"
+            ))
+        };
+        if next.listeners.len() != listeners.len()
+            || next
+                .listeners
+                .iter()
+                .zip(listeners.iter())
+                .any(|(a, b)| (a.address, a.port) != (b.address, b.port))
+        {
+            return Err(restart("the set of listeners".into()));
+        }
+        if next.target_groups.len() != groups.len()
+            || next
+                .target_groups
+                .iter()
+                .zip(groups.iter())
+                .any(|(a, b)| a.name != b.config.name)
+        {
+            return Err(restart("the set of target groups".into()));
+        }
+        for (new, old) in next.target_groups.iter().zip(groups.iter()) {
+            let settings = |g: &TargetGroup| TargetGroup {
+                targets: Vec::new(),
+                ..g.clone()
+            };
+            if settings(new) != settings(&old.config) {
+                return Err(restart(format!(
+                    "target group {}'s settings other than its targets",
+                    new.name
+                )));
+            }
+        }
+        let mut changes = Vec::new();
+        // Attributes.
+        {
+            let mut attrs = self.attrs.lock().unwrap_or_else(|e| e.into_inner());
+            if *attrs != next.attributes {
+                *attrs = next.attributes;
+                changes.push("attributes".to_string());
+                self.broadcast(|| Control::Attributes(next.attributes));
+            }
+        }
+        // Listener rules.
+        for (i, (new, old)) in next.listeners.iter().zip(listeners.iter()).enumerate() {
+            if new != old {
+                changes.push(format!("listener {i} rules"));
+                self.broadcast(|| Control::Routes {
+                    listener: i,
+                    config: new.clone(),
+                });
+            }
+        }
+        *listeners = next.listeners.clone();
+        drop(listeners);
+        // Targets: the file is the truth.
+        for (index, new) in next.target_groups.iter().enumerate() {
+            let g = &mut groups[index];
+            let mut changed = false;
+            for t in &new.targets {
+                let draining = g.draining.iter().position(|d| d.0 == t.address);
+                match g.config.targets.iter_mut().find(|c| c.address == t.address) {
+                    Some(current) => {
+                        if let Some(pos) = draining {
+                            g.draining.remove(pos);
+                            changed = true;
+                        }
+                        if current.weight != t.weight {
+                            current.weight = t.weight;
+                            changed = true;
+                        }
+                    }
+                    None => {
+                        g.config.targets.push(*t);
+                        if let Ok(mut table) = self.table.lock() {
+                            table.push(health::row(index, &g.config, t.address));
+                        }
+                        if g.config.health_check.enabled {
+                            if let Some(tx) = self.health.get() {
+                                let _ = tx.send(HealthCommand::Add(Probed::new(
+                                    index, &g.config, t.address,
+                                )));
+                            }
+                        }
+                        changed = true;
+                    }
+                }
+            }
+            for current in &g.config.targets {
+                let kept = new.targets.iter().any(|t| t.address == current.address);
+                if !kept && !g.draining.iter().any(|d| d.0 == current.address) {
+                    g.draining.push((current.address, Instant::now()));
+                    changed = true;
+                }
+            }
+            if changed {
+                changes.push(format!("target group {} targets", new.name));
+                self.send_targets(index, g);
+            }
+        }
+        let summary = if changes.is_empty() {
+            "nothing changed".to_string()
+        } else {
+            format!("applied: {}", changes.join(", "))
+        };
+        eprintln!("ringway: reload of {}: {summary}", path.display());
+        Ok(summary)
     }
 
     /// Starts a graceful stop; refused while `deletion_protection.enabled` is true (`force`,
@@ -312,6 +446,11 @@ pub(super) async fn control_loop(w: Rc<Worker>, rx: Receiver<Control>) {
             match rx.try_recv() {
                 Ok(Control::Attributes(attrs)) => w.set_attrs(attrs),
                 Ok(Control::Stop) => w.stop(),
+                Ok(Control::Routes { listener, config }) => {
+                    if let Some(router) = w.routers.borrow_mut().get_mut(listener) {
+                        *router = Router::new(&config);
+                    }
+                }
                 Ok(Control::Health {
                     group,
                     target,
@@ -361,6 +500,10 @@ impl crate::admin::Plane for ControlPlane {
 
     fn stop(&self) -> Result<(), RefusedChange> {
         ControlPlane::stop(self, false)
+    }
+
+    fn reload(&self) -> Result<String, RefusedChange> {
+        ControlPlane::reload(self)
     }
 
     fn is_stopping(&self) -> bool {

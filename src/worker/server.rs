@@ -18,11 +18,13 @@ use super::listen::bind_group;
 use super::runtime::{allowed_cpus, block_on, pin_to_cpu, Driver, DriverChoice};
 use super::state::Worker;
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ServeOptions {
     /// Overrides `load_balancer.workers` when set.
     pub workers: Option<usize>,
     pub driver: DriverChoice,
+    /// The file the config came from: what `reload` reads again.
+    pub config_path: Option<std::path::PathBuf>,
 }
 
 /// A running balancer.
@@ -77,8 +79,8 @@ pub fn start(config: Config, opts: ServeOptions) -> io::Result<Server> {
     let health: HealthTable =
         Arc::new(std::sync::Mutex::new(super::health::initial_table(&config)));
     let control = Arc::new(ControlPlane::new(
-        config.attributes,
-        &config.target_groups,
+        &config,
+        opts.config_path.clone(),
         control_tx,
         Arc::clone(&health),
         published.clone(),

@@ -32,7 +32,8 @@ pub struct Worker {
     /// The attributes now in force; the control plane replaces them live (`control`).
     attrs: Cell<Attributes>,
     pub limits: Limits,
-    pub routers: Vec<Router>,
+    /// One per listener; a reload can replace a listener's rules.
+    pub routers: RefCell<Vec<Router>>,
     /// The bound port of each listener, in config order (the Host and X-Forwarded-Port rules).
     pub ports: Vec<u16>,
     pub groups: Vec<GroupState>,
@@ -143,7 +144,7 @@ pub fn bump(counter: &Cell<u64>) {
 
 impl Worker {
     pub fn new(id: usize, config: Arc<Config>, ports: Vec<u16>) -> Self {
-        let routers = config.listeners.iter().map(Router::new).collect();
+        let routers = RefCell::new(config.listeners.iter().map(Router::new).collect());
         let listener_addrs = config
             .listeners
             .iter()

@@ -73,6 +73,11 @@ impl Balancer {
         self.child.id()
     }
 
+    /// Replaces the config file the balancer was started with (for `reload`).
+    pub fn rewrite_config(&self, config: &str) {
+        std::fs::write(&self.config_path, config).unwrap();
+    }
+
     /// Waits up to `limit` for the balancer to exit; its status if it did.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let deadline = std::time::Instant::now() + limit;
