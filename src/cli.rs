@@ -508,7 +508,8 @@ fn start_and_wait(config: Config, opts: ServeOptions) -> ExitCode {
                 listeners: server.listeners.clone(),
             };
             match admin::start(admin_addr, api) {
-                Ok(bound) => eprintln!("ringway: admin on http://{bound}"),
+                Ok(Some(bound)) => eprintln!("ringway: admin on http://{bound}"),
+                Ok(None) => {}
                 Err(e) => return fail(&format!("cannot listen on {admin_addr} (admin): {e}")),
             }
             for (i, addr) in server.listeners.iter().enumerate() {

@@ -539,3 +539,75 @@ fn reload_applies_attributes_and_targets_under_load_without_a_failed_request() {
     let out = ringway_cli(&lb, &["attrs", "get", "routing.http.upstream_error_style"]);
     assert_eq!(stdout(&out), "standard\n");
 }
+
+#[test]
+fn an_upgrade_starts_a_new_process_beside_the_old_one_without_a_failed_request() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let origin = Origin::echo();
+    let (listen, admin) = (refused_addr(), refused_addr());
+    let toml = config(&[origin.addr], "", "")
+        .replace("admin = \"127.0.0.1:0\"", &format!("admin = \"{admin}\""))
+        .replace("port = 0", &format!("port = {}", listen.port()));
+    let mut old = Balancer::start("auto", &toml);
+    let stop = Arc::new(AtomicBool::new(false));
+    let (served, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let load: Vec<_> = (0..2)
+        .map(|_| {
+            let (stop, served, failed) = (stop.clone(), served.clone(), failed.clone());
+            std::thread::spawn(move || {
+                let mut client = Client::connect(listen);
+                while !stop.load(Ordering::Relaxed) {
+                    client.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+                    match client.try_read_response(false) {
+                        Some(r) if r.status == 200 => {
+                            served.fetch_add(1, Ordering::Relaxed);
+                            // The old process says close when it drains: reconnect.
+                            if r.header("connection").as_deref() == Some("close") {
+                                client = Client::connect(listen);
+                            }
+                        }
+                        _ => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            client = Client::connect(listen);
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    // The new process binds the same listener port beside the old one; the admin address
+    // is the old one's until it stops.
+    let new = Balancer::start("auto", &toml);
+    assert!(new.log_text().contains("is in use"), "{}", new.log_text());
+    let out = Command::new(env!("CARGO_BIN_EXE_ringway"))
+        .args(["stop", "--admin", &admin.to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let status = old
+        .wait_exit(Duration::from_secs(10))
+        .expect("the old process exits");
+    assert!(status.success());
+    // The new one takes the admin address and all the traffic.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !new.log_text().contains(&format!("admin on http://{admin}")) {
+        assert!(Instant::now() < deadline, "{}", new.log_text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let before = served.load(Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(1000));
+    stop.store(true, Ordering::Relaxed);
+    for t in load {
+        t.join().unwrap();
+    }
+    assert!(served.load(Ordering::Relaxed) > before + 50);
+    assert_eq!(
+        failed.load(Ordering::Relaxed),
+        0,
+        "requests failed across the upgrade"
+    );
+    assert_eq!(new.admin_get("/health").0, 200);
+}

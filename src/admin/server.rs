@@ -102,12 +102,36 @@ const MAX_HEAD: usize = 8 * 1024;
 const MAX_BODY: usize = 64 * 1024;
 
 /// Binds `addr` and serves the admin API on a thread of its own; returns the bound address.
-pub fn start(addr: SocketAddr, admin: Admin) -> io::Result<SocketAddr> {
-    let listener = TcpListener::bind(addr)?;
-    let bound = listener.local_addr()?;
+/// When the address is in use (a ringway being upgraded still holds it while it drains),
+/// returns `None` and keeps trying in the background; the thread logs the address once bound.
+pub fn start(addr: SocketAddr, admin: Admin) -> io::Result<Option<SocketAddr>> {
+    let now = match TcpListener::bind(addr) {
+        Ok(listener) => Some(listener),
+        Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+            eprintln!(
+                "ringway: admin address {addr} is in use (another ringway draining?); retrying until it is free"
+            );
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let bound = match &now {
+        Some(listener) => Some(listener.local_addr()?),
+        None => None,
+    };
     std::thread::Builder::new()
         .name("ringway-admin".into())
         .spawn(move || {
+            let listener = match now {
+                Some(listener) => listener,
+                None => loop {
+                    std::thread::sleep(RETRY_BIND);
+                    if let Ok(listener) = TcpListener::bind(addr) {
+                        eprintln!("ringway: admin on http://{addr}");
+                        break listener;
+                    }
+                },
+            };
             for stream in listener.incoming().flatten() {
                 let _ = serve(stream, &admin);
                 if admin.plane.is_stopping() {
@@ -117,6 +141,9 @@ pub fn start(addr: SocketAddr, admin: Admin) -> io::Result<SocketAddr> {
         })?;
     Ok(bound)
 }
+
+/// How often a balancer whose admin address is taken tries again.
+const RETRY_BIND: Duration = Duration::from_millis(200);
 
 fn serve(mut stream: TcpStream, admin: &Admin) -> io::Result<()> {
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
