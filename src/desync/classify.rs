@@ -28,7 +28,7 @@ use super::chars::{
 use super::reason::{Reason, Tier};
 use super::similar::{similarity, Similarity, CL, TE};
 use super::target::{self, Form};
-use super::te_cl::{content_length, te_cl_semantics, Codings, EMPTY_CL};
+use super::te_cl::{te_cl_semantics, Lists, EMPTY_CL};
 use super::view::RequestView;
 use crate::http::{BodyFraming, FramingError, Header, Version};
 
@@ -230,9 +230,9 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     }
 
     // 3. TE/CL semantics (SPEC §4.5).
-    let mut codings = Codings::default();
+    let mut lists = Lists::default();
     if n_te > 0 || n_cl > 0 {
-        codings = te_cl_semantics(
+        lists = te_cl_semantics(
             buf,
             &headers[first_listed..],
             &mut marks[first_listed..],
@@ -280,11 +280,10 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
         // name and its colon; on any name, since a target that trims it reads another field.
         st.upgrade(Reason::WhitespaceBeforeColon);
     }
-    let content_length = if n_cl > 0 {
-        content_length(buf, &headers[first_listed..], &marks[first_listed..])
-    } else {
-        Ok(None)
-    };
+    let Lists {
+        codings,
+        content_length,
+    } = lists;
     if content_length == Err(EMPTY_CL) {
         // RFC 9110 §8.6: `Content-Length = 1*DIGIT`; the guardian reads it as 0.
         st.upgrade(Reason::EmptyContentLength);
