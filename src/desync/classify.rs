@@ -155,6 +155,18 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     for (i, (h, mark)) in headers.iter().zip(marks.iter_mut()).enumerate() {
         let name = h.name.of(buf);
         let value = h.value.of(buf);
+        if is_host(name) {
+            if hosts == 0 {
+                first_host = i;
+            }
+            hosts += 1;
+        }
+        // Nearly every header: a token name that cannot look like TE or CL, and a value
+        // without controls. It passes every check below unchanged, so its mark is the default.
+        if !name.is_empty() && surely_distant(name) && all_tchar(name) && all_value(value) {
+            *mark = HeaderMark::default();
+            continue;
+        }
         let (te_sim, cl_sim) = name_similarity(name);
         let essential = te_sim == Similarity::Identical || cl_sim == Similarity::Identical;
         let name_tier = if all_tchar(name) {
@@ -198,12 +210,6 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
         n_cl += usize::from(cl);
         if (te || cl) && first_listed == headers.len() {
             first_listed = i;
-        }
-        if is_named(name, b"host") {
-            if hosts == 0 {
-                first_host = i;
-            }
-            hosts += 1;
         }
         *mark = HeaderMark {
             tier,
@@ -348,17 +354,28 @@ fn is_colonless(h: &Header) -> bool {
     h.value.start == h.name.end
 }
 
+/// Whether `similarity` is Distant for `name` against both TE and CL without the walk: it is
+/// for a name shorter than its target (CL is the shorter) or whose first alphanumeric is not
+/// the target's first letter.
+#[inline(always)]
+fn surely_distant(name: &[u8]) -> bool {
+    match name.first() {
+        _ if name.len() < CL.len() => true,
+        Some(&b) => b.is_ascii_alphanumeric() && !matches!(b | 0x20, b't' | b'c'),
+        None => false,
+    }
+}
+
+#[inline(always)]
+fn is_host(name: &[u8]) -> bool {
+    is_named(name, b"host")
+}
+
 #[inline]
 fn name_similarity(name: &[u8]) -> (Similarity, Similarity) {
-    // `similarity` is Distant for a name shorter than its target (CL is the shorter) or whose
-    // first alphanumeric is not the target's first letter; this decides most names inline.
     const DISTANT: (Similarity, Similarity) = (Similarity::Distant, Similarity::Distant);
-    match name.first() {
-        _ if name.len() < CL.len() => return DISTANT,
-        Some(&b) if b.is_ascii_alphanumeric() && !matches!(b | 0x20, b't' | b'c') => {
-            return DISTANT
-        }
-        _ => {}
+    if surely_distant(name) {
+        return DISTANT;
     }
     if is_named(name, TE) {
         return (Similarity::Identical, Similarity::Distant);
