@@ -3,7 +3,7 @@
 
 use core::cmp::Ordering;
 
-use super::chars::trim_ows;
+use super::chars::{list_marks, trim_ows};
 use super::classify::{HeaderMark, HeaderTier, State};
 use super::reason::Reason;
 use crate::http::{FramingError, Header};
@@ -50,8 +50,7 @@ pub(super) fn te_cl_semantics(
     let mut all_bad = false;
     let mut codings = Codings::default();
     for (h, m) in headers.iter().zip(marks.iter_mut()).filter(|(_, m)| m.te) {
-        for item in h.value.of(buf).split(|&b| b == b',') {
-            let name = coding_name(item);
+        for_each_coding(h.value.of(buf), |name| {
             let coding = Coding::of(name);
             let chunked = coding == Coding::Chunked;
             if !name.is_empty() {
@@ -70,7 +69,7 @@ pub(super) fn te_cl_semantics(
                 }
                 prev_chunked = chunked;
             }
-        }
+        });
     }
     if all_bad {
         raise(marks, true, HeaderTier::Bad);
@@ -160,6 +159,39 @@ impl Default for Lists {
     }
 }
 
+/// Calls `f` with the coding name of each element of the list `value`, in order, empty ones
+/// included: what `value.split(|&b| b == b',').map(coding_name)` gives. For a value of up to
+/// 64 bytes the delimiters are found in one pass (`list_marks`) and each element is cut and
+/// trimmed by bit operations, instead of a byte loop per split, trim and `;` search.
+#[inline]
+fn for_each_coding<'a>(value: &'a [u8], mut f: impl FnMut(&'a [u8])) {
+    let Some(d) = list_marks(value) else {
+        value
+            .split(|&b| b == b',')
+            .for_each(|item| f(coding_name(item)));
+        return;
+    };
+    // Bits `at..64`.
+    let from = |at: usize| u64::MAX.checked_shl(at as u32).unwrap_or(0);
+    let n = value.len();
+    let mut start = 0;
+    loop {
+        let end = (d.comma & from(start)).trailing_zeros().min(n as u32) as usize;
+        let cut = (d.semicolon & from(start)).trailing_zeros().min(end as u32) as usize;
+        let solid = from(start) & !from(cut) & !d.ows;
+        if solid == 0 {
+            f(&value[start..start]);
+        } else {
+            let last = 63 - solid.leading_zeros() as usize;
+            f(&value[solid.trailing_zeros() as usize..=last]);
+        }
+        if end >= n {
+            return;
+        }
+        start = end + 1;
+    }
+}
+
 /// A list element's coding name: trimmed, cut at `;`, trimmed again.
 #[inline]
 fn coding_name(item: &[u8]) -> &[u8] {
@@ -245,15 +277,13 @@ pub(super) struct Codings {
 fn transfer_codings(buf: &[u8], headers: &[Header], marks: &[HeaderMark]) -> Codings {
     let mut c = Codings::default();
     for (h, _) in headers.iter().zip(marks).filter(|(_, m)| m.te) {
-        for item in h.value.of(buf).split(|&b| b == b',') {
-            let name = coding_name(item);
-            if name.is_empty() {
-                continue;
+        for_each_coding(h.value.of(buf), |name| {
+            if !name.is_empty() {
+                let chunked = Coding::of(name) == Coding::Chunked;
+                c.chunked += usize::from(chunked);
+                c.final_chunked = chunked;
             }
-            let chunked = Coding::of(name) == Coding::Chunked;
-            c.chunked += usize::from(chunked);
-            c.final_chunked = chunked;
-        }
+        });
     }
     c
 }
@@ -351,6 +381,28 @@ mod tests {
             b"GZip",
         ] {
             assert_eq!(Coding::of(c), expected(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn coding_names_are_the_split_elements_trimmed_and_cut_at_semicolons() {
+        let alphabet = [b',', b';', b' ', b'\t', b'a', b'Z', b'=', 0x80, b'"'];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..=70 {
+            for _ in 0..300 {
+                let v: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        alphabet[(x % alphabet.len() as u64) as usize]
+                    })
+                    .collect();
+                let expected: Vec<&[u8]> = v.split(|&b| b == b',').map(coding_name).collect();
+                let mut got = Vec::new();
+                for_each_coding(&v, |name| got.push(name));
+                assert_eq!(got, expected, "{v:?}");
+            }
         }
     }
 
