@@ -50,8 +50,7 @@ pub(super) fn te_cl_semantics(
     let mut all_bad = false;
     let mut codings = Codings::default();
     for (h, m) in headers.iter().zip(marks.iter_mut()).filter(|(_, m)| m.te) {
-        for_each_coding(h.value.of(buf), |name| {
-            let coding = Coding::of(name);
+        for_each_coding(h.value.of(buf), |name, coding| {
             let chunked = coding == Coding::Chunked;
             if !name.is_empty() {
                 // ringway's framing reads the same list, empty elements ignored.
@@ -164,7 +163,15 @@ impl Default for Lists {
 /// 64 bytes the delimiters are found in one pass (`list_marks`) and each element is cut and
 /// trimmed by bit operations, instead of a byte loop per split, trim and `;` search.
 #[inline]
-fn for_each_coding<'a>(value: &'a [u8], mut f: impl FnMut(&'a [u8])) {
+fn for_each_coding<'a>(value: &'a [u8], mut f: impl FnMut(&'a [u8], Coding)) {
+    // Nearly every value is one coding, perhaps with OWS around it. A known coding name has
+    // no comma, semicolon or OWS, so then the value is one element and this is its name.
+    let whole = trim_ows(value);
+    let coding = Coding::of(whole);
+    if coding != Coding::Unknown {
+        return f(whole, coding);
+    }
+    let mut f = |name| f(name, Coding::of(name));
     let Some(d) = list_marks(value) else {
         value
             .split(|&b| b == b',')
@@ -277,9 +284,9 @@ pub(super) struct Codings {
 fn transfer_codings(buf: &[u8], headers: &[Header], marks: &[HeaderMark]) -> Codings {
     let mut c = Codings::default();
     for (h, _) in headers.iter().zip(marks).filter(|(_, m)| m.te) {
-        for_each_coding(h.value.of(buf), |name| {
+        for_each_coding(h.value.of(buf), |name, coding| {
             if !name.is_empty() {
-                let chunked = Coding::of(name) == Coding::Chunked;
+                let chunked = coding == Coding::Chunked;
                 c.chunked += usize::from(chunked);
                 c.final_chunked = chunked;
             }
@@ -386,21 +393,39 @@ mod tests {
 
     #[test]
     fn coding_names_are_the_split_elements_trimmed_and_cut_at_semicolons() {
-        let alphabet = [b',', b';', b' ', b'\t', b'a', b'Z', b'=', 0x80, b'"'];
+        // Single bytes, and whole coding names so that known elements occur.
+        let pieces: [&[u8]; 13] = [
+            b",",
+            b";",
+            b" ",
+            b"\t",
+            b"a",
+            b"Z",
+            b"=",
+            b"\x80",
+            b"\"",
+            b"chunked",
+            b"GZip",
+            b"identity",
+            b"\x0b",
+        ];
         let mut x = 0x2545_f491_4f6c_dd1du64;
-        for len in 0..=70 {
+        for pieces_in_value in 0..=40 {
             for _ in 0..300 {
-                let v: Vec<u8> = (0..len)
-                    .map(|_| {
+                let v: Vec<u8> = (0..pieces_in_value)
+                    .flat_map(|_| {
                         x ^= x << 13;
                         x ^= x >> 7;
                         x ^= x << 17;
-                        alphabet[(x % alphabet.len() as u64) as usize]
+                        pieces[(x % pieces.len() as u64) as usize].iter().copied()
                     })
                     .collect();
                 let expected: Vec<&[u8]> = v.split(|&b| b == b',').map(coding_name).collect();
                 let mut got = Vec::new();
-                for_each_coding(&v, |name| got.push(name));
+                for_each_coding(&v, |name, coding| {
+                    assert_eq!(coding, Coding::of(name));
+                    got.push(name)
+                });
                 assert_eq!(got, expected, "{v:?}");
             }
         }
