@@ -161,11 +161,30 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
             }
             hosts += 1;
         }
-        // Nearly every header: a token name that cannot look like TE or CL, and a value
-        // without controls. It passes every check below unchanged, so its mark is the default.
-        if !name.is_empty() && surely_distant(name) && all_tchar(name) && all_value(value) {
-            *mark = HeaderMark::default();
-            continue;
+        if all_value(value) {
+            // Nearly every header: a token name that cannot look like TE or CL, and a value
+            // without controls. It passes every check below unchanged: the default mark.
+            if !name.is_empty() && surely_distant(name) && all_tchar(name) {
+                *mark = HeaderMark::default();
+                continue;
+            }
+            // Transfer-Encoding or Content-Length itself, with such a value: Compliant, and
+            // in its list (SPEC §4.4).
+            let te = is_named(name, TE);
+            if te || is_named(name, CL) {
+                n_te += usize::from(te);
+                n_cl += usize::from(!te);
+                if first_listed == headers.len() {
+                    first_listed = i;
+                }
+                *mark = HeaderMark {
+                    framing: true,
+                    te,
+                    cl: !te,
+                    ..HeaderMark::default()
+                };
+                continue;
+            }
         }
         let (te_sim, cl_sim) = name_similarity(name);
         let essential = te_sim == Similarity::Identical || cl_sim == Similarity::Identical;
