@@ -186,57 +186,14 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
                 continue;
             }
         }
-        let (te_sim, cl_sim) = name_similarity(name);
-        let essential = te_sim == Similarity::Identical || cl_sim == Similarity::Identical;
-        let name_tier = if all_tchar(name) {
-            HeaderTier::Compliant
-        } else {
-            bytes_tier(name, TCHAR)
-        };
-        let mut tier = name_tier.max(value_tier(value));
-        match tier {
-            HeaderTier::Bad => st.upgrade(Reason::BadHeader),
-            HeaderTier::NonCompliant => st.upgrade(Reason::NonCompliantHeader),
-            HeaderTier::Compliant => {}
-        }
-        let (mut te, mut cl) = (false, false);
-        // A name of tchars only is neither empty after trimming nor starts with ':' nor ends
-        // in whitespace: the checks below need the bytes only for other names.
-        let plain = name_tier == HeaderTier::Compliant && !name.is_empty();
-        if !plain {
-            space_before_colon |= name.last().is_some_and(|&b| is(b, OWS));
-        }
-        let empty = !plain && trim_ows(name).first().is_none_or(|&b| b == b':');
-        if empty {
-            tier = HeaderTier::Bad;
-            st.upgrade(Reason::EmptyHeader);
-        } else if !essential && tier != HeaderTier::Bad {
-            if te_sim == Similarity::SameLetters {
-                te = true;
-            } else if cl_sim == Similarity::SameLetters {
-                cl = true;
-            }
-            if te || cl {
-                tier = HeaderTier::NonCompliant;
-                st.upgrade(Reason::SuspiciousHeader);
-            }
-        } else if te_sim == Similarity::Identical {
-            te = true;
-        } else if cl_sim == Similarity::Identical {
-            cl = true;
-        }
-        n_te += usize::from(te);
-        n_cl += usize::from(cl);
-        if (te || cl) && first_listed == headers.len() {
+        let (checked, space) = header_checks(name, value, &mut st);
+        space_before_colon |= space;
+        n_te += usize::from(checked.te);
+        n_cl += usize::from(checked.cl);
+        if (checked.te || checked.cl) && first_listed == headers.len() {
             first_listed = i;
         }
-        *mark = HeaderMark {
-            tier,
-            framing: te_sim != Similarity::Distant || cl_sim != Similarity::Distant,
-            invalid_name: name_tier != HeaderTier::Compliant || name.is_empty(),
-            te,
-            cl,
-        };
+        *mark = checked;
     }
     if odd_lines {
         // A folded header and what it continues, and a colon-less line, never reach a target
@@ -357,6 +314,58 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
         framing,
         forward_version,
     }
+}
+
+/// SPEC §4.2-4.4 for a header that took neither short path in `classify`: its mark, and
+/// whether its name ends in SP/HT. Kept out of line so that the loop over ordinary headers
+/// stays small.
+#[inline(never)]
+fn header_checks(name: &[u8], value: &[u8], st: &mut State) -> (HeaderMark, bool) {
+    let (te_sim, cl_sim) = name_similarity(name);
+    let essential = te_sim == Similarity::Identical || cl_sim == Similarity::Identical;
+    let name_tier = if all_tchar(name) {
+        HeaderTier::Compliant
+    } else {
+        bytes_tier(name, TCHAR)
+    };
+    let mut tier = name_tier.max(value_tier(value));
+    match tier {
+        HeaderTier::Bad => st.upgrade(Reason::BadHeader),
+        HeaderTier::NonCompliant => st.upgrade(Reason::NonCompliantHeader),
+        HeaderTier::Compliant => {}
+    }
+    let (mut te, mut cl) = (false, false);
+    // A name of tchars only is neither empty after trimming nor starts with ':' nor ends
+    // in whitespace: the checks below need the bytes only for other names.
+    let plain = name_tier == HeaderTier::Compliant && !name.is_empty();
+    let space_before_colon = !plain && name.last().is_some_and(|&b| is(b, OWS));
+    let empty = !plain && trim_ows(name).first().is_none_or(|&b| b == b':');
+    if empty {
+        tier = HeaderTier::Bad;
+        st.upgrade(Reason::EmptyHeader);
+    } else if !essential && tier != HeaderTier::Bad {
+        if te_sim == Similarity::SameLetters {
+            te = true;
+        } else if cl_sim == Similarity::SameLetters {
+            cl = true;
+        }
+        if te || cl {
+            tier = HeaderTier::NonCompliant;
+            st.upgrade(Reason::SuspiciousHeader);
+        }
+    } else if te_sim == Similarity::Identical {
+        te = true;
+    } else if cl_sim == Similarity::Identical {
+        cl = true;
+    }
+    let mark = HeaderMark {
+        tier,
+        framing: te_sim != Similarity::Distant || cl_sim != Similarity::Distant,
+        invalid_name: name_tier != HeaderTier::Compliant || name.is_empty(),
+        te,
+        cl,
+    };
+    (mark, space_before_colon)
 }
 
 /// Header `i` is an obs-fold entry from `tokenize` (see `LineFacts::obs_fold`).
