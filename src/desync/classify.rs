@@ -124,16 +124,7 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     }
     let odd_lines = req.lines.obs_fold || req.lines.missing_colon;
     if odd_lines {
-        for i in 0..headers.len() {
-            if req.lines.obs_fold && is_fold(buf, headers, i) {
-                st.upgrade(Reason::ObsFold);
-                break;
-            }
-            if req.lines.missing_colon && is_colonless(&headers[i]) {
-                st.upgrade(Reason::MissingHeaderColon);
-                break;
-            }
-        }
+        odd_line_reason(req, &mut st);
     }
 
     // SPEC §3 step 2: an empty or all-blank version is HTTP/0.9.
@@ -196,19 +187,7 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
         *mark = checked;
     }
     if odd_lines {
-        // A folded header and what it continues, and a colon-less line, never reach a target
-        // (RFC 9112 §5.2: a fold may not be forwarded as it is).
-        for i in 0..headers.len() {
-            if req.lines.obs_fold && is_fold(buf, headers, i) {
-                marks[i].tier = HeaderTier::Bad;
-                if i > 0 && headers[i].name == headers[i - 1].name {
-                    marks[i - 1].tier = HeaderTier::Bad;
-                }
-            }
-            if req.lines.missing_colon && is_colonless(&headers[i]) {
-                marks[i].tier = HeaderTier::Bad;
-            }
-        }
+        mark_odd_lines(req, marks);
     }
 
     // 3. TE/CL semantics (SPEC §4.5).
@@ -236,17 +215,8 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
 
     // 6. Request-target bytes.
     let uri_clean = all_uri(uri);
-    for &b in if uri_clean { &[][..] } else { uri } {
-        let c = CLASS[b as usize];
-        if c & URI != 0 {
-        } else if c & BAD != 0 {
-            st.upgrade(Reason::BadUri);
-            break;
-        } else if b == b' ' {
-            st.upgrade(Reason::SpaceInUri);
-        } else {
-            st.upgrade(Reason::AmbiguousUri);
-        }
+    if !uri_clean {
+        uri_reason(uri, &mut st);
     }
 
     // 7. ringway's own checks.
@@ -366,6 +336,57 @@ fn header_checks(name: &[u8], value: &[u8], st: &mut State) -> (HeaderMark, bool
         cl,
     };
     (mark, space_before_colon)
+}
+
+/// The first folded or colon-less header line's reason (SPEC §5), as the guardian's line
+/// splitter meets them.
+#[cold]
+fn odd_line_reason(req: &RequestView<'_>, st: &mut State) {
+    for i in 0..req.headers.len() {
+        if req.lines.obs_fold && is_fold(req.buf, req.headers, i) {
+            st.upgrade(Reason::ObsFold);
+            break;
+        }
+        if req.lines.missing_colon && is_colonless(&req.headers[i]) {
+            st.upgrade(Reason::MissingHeaderColon);
+            break;
+        }
+    }
+}
+
+/// A folded header and what it continues, and a colon-less line, never reach a target
+/// (RFC 9112 §5.2: a fold may not be forwarded as it is).
+#[cold]
+fn mark_odd_lines(req: &RequestView<'_>, marks: &mut [HeaderMark]) {
+    let headers = req.headers;
+    for i in 0..headers.len() {
+        if req.lines.obs_fold && is_fold(req.buf, headers, i) {
+            marks[i].tier = HeaderTier::Bad;
+            if i > 0 && headers[i].name == headers[i - 1].name {
+                marks[i - 1].tier = HeaderTier::Bad;
+            }
+        }
+        if req.lines.missing_colon && is_colonless(&headers[i]) {
+            marks[i].tier = HeaderTier::Bad;
+        }
+    }
+}
+
+/// SPEC §4.8 for a target with a byte outside the URI class.
+#[cold]
+fn uri_reason(uri: &[u8], st: &mut State) {
+    for &b in uri {
+        let c = CLASS[b as usize];
+        if c & URI != 0 {
+        } else if c & BAD != 0 {
+            st.upgrade(Reason::BadUri);
+            break;
+        } else if b == b' ' {
+            st.upgrade(Reason::SpaceInUri);
+        } else {
+            st.upgrade(Reason::AmbiguousUri);
+        }
+    }
 }
 
 /// Header `i` is an obs-fold entry from `tokenize` (see `LineFacts::obs_fold`).
