@@ -124,6 +124,39 @@ pub(super) fn all_value(s: &[u8]) -> bool {
     return all(s, VALUE);
 }
 
+/// Where a list value (up to 64 bytes) has its delimiters: bit `i` of each mask is byte `i`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct ListMarks {
+    pub(super) comma: u64,
+    pub(super) semicolon: u64,
+    /// SP or HT.
+    pub(super) ows: u64,
+}
+
+/// The `ListMarks` of `s`, or None when `s` is longer than 64 bytes. Sixteen bytes at a time
+/// where the target has SSE2.
+#[inline]
+pub(super) fn list_marks(s: &[u8]) -> Option<ListMarks> {
+    if s.len() > 64 {
+        return None;
+    }
+    #[cfg(target_arch = "x86_64")]
+    return Some(wide::list_marks(s));
+    #[cfg(not(target_arch = "x86_64"))]
+    return Some(list_marks_bytewise(s));
+}
+
+/// `list_marks` a byte at a time: the portable version, and the reference for the wide one.
+fn list_marks_bytewise(s: &[u8]) -> ListMarks {
+    let mut m = ListMarks::default();
+    for (i, &b) in s.iter().enumerate().take(64) {
+        m.comma |= u64::from(b == b',') << i;
+        m.semicolon |= u64::from(b == b';') << i;
+        m.ows |= u64::from(b == b' ' || b == b'\t') << i;
+    }
+    m
+}
+
 /// SSE2 (baseline on x86_64, so no runtime detection) class checks: each predicate sets the
 /// lanes of bytes outside its class. `none` covers a slice with 16-byte loads, the tail by one
 /// more load overlapping the previous one, and a slice under 16 bytes by overlapping 8-, 4- or
@@ -186,6 +219,57 @@ mod wide {
         };
         // SAFETY: SSE2 is in the x86_64 baseline, so its intrinsics are always available.
         unsafe { _mm_movemask_epi8(flagged) == 0 }
+    }
+
+    /// `super::list_marks` for `s` of at most 64 bytes. Each load's lane masks are shifted to
+    /// the offset the load starts at; overlapping loads (the tail, and the packed reads of a
+    /// slice under 16 bytes) set the same bit for the same byte twice, which changes nothing.
+    #[inline(always)]
+    pub(super) fn list_marks(s: &[u8]) -> super::ListMarks {
+        let n = s.len();
+        debug_assert!(n <= 64);
+        // Lane masks of one vector: (comma, semicolon, SP or HT).
+        let lanes = |x: __m128i| -> (u64, u64, u64) {
+            // SAFETY: SSE2 is in the x86_64 baseline, so its intrinsics are always available.
+            unsafe {
+                let ows = _mm_or_si128(eq(x, b' '), eq(x, b'\t'));
+                (
+                    _mm_movemask_epi8(eq(x, b',')) as u64,
+                    _mm_movemask_epi8(eq(x, b';')) as u64,
+                    _mm_movemask_epi8(ows) as u64,
+                )
+            }
+        };
+        let mut m = super::ListMarks::default();
+        let mut put = |(c, sc, w): (u64, u64, u64), at: usize| {
+            m.comma |= c << at;
+            m.semicolon |= sc << at;
+            m.ows |= w << at;
+        };
+        if n >= 16 {
+            let mut i = 0;
+            while i + 16 <= n {
+                put(lanes(load16(s, i)), i);
+                i += 16;
+            }
+            if i < n {
+                put(lanes(load16(s, n - 16)), n - 16);
+            }
+        } else if n >= 8 {
+            // SAFETY: SSE2 is in the x86_64 baseline, so its intrinsics are always available.
+            let (c, sc, w) = lanes(unsafe { _mm_set_epi64x(u64_at(s, n - 8), u64_at(s, 0)) });
+            put((c & 0xff, sc & 0xff, w & 0xff), 0);
+            put((c >> 8, sc >> 8, w >> 8), n - 8);
+        } else if n >= 4 {
+            let (a, z) = (u32_at(s, 0) as i32, u32_at(s, n - 4) as i32);
+            // SAFETY: SSE2 is in the x86_64 baseline, so its intrinsics are always available.
+            let (c, sc, w) = lanes(unsafe { _mm_set_epi32(0, 0, z, a) });
+            put((c & 0xf, sc & 0xf, w & 0xf), 0);
+            put(((c >> 4) & 0xf, (sc >> 4) & 0xf, (w >> 4) & 0xf), n - 4);
+        } else {
+            return super::list_marks_bytewise(s);
+        }
+        m
     }
 
     /// Lanes of `x` in `lo..=hi`.
@@ -329,6 +413,26 @@ mod tests {
                         .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.');
                     assert_eq!(all_host_name(&h), host_name, "{h:?}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn the_wide_list_marks_agree_with_the_bytewise_ones() {
+        let alphabet = [b',', b';', b' ', b'\t', b'a', b'Z', 0, 0x80, 0xff, b'-'];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..=66 {
+            for _ in 0..400 {
+                let s: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        alphabet[(x % alphabet.len() as u64) as usize]
+                    })
+                    .collect();
+                let expected = (len <= 64).then(|| list_marks_bytewise(&s));
+                assert_eq!(list_marks(&s), expected, "{s:?}");
             }
         }
     }

@@ -28,7 +28,7 @@ use super::chars::{
 use super::reason::{Reason, Tier};
 use super::similar::{similarity, Similarity, CL, TE};
 use super::target::{self, Form};
-use super::te_cl::{content_length, te_cl_semantics, Codings, EMPTY_CL};
+use super::te_cl::{te_cl_semantics, Lists, EMPTY_CL};
 use super::view::RequestView;
 use crate::http::{BodyFraming, FramingError, Header, Version};
 
@@ -124,16 +124,7 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     }
     let odd_lines = req.lines.obs_fold || req.lines.missing_colon;
     if odd_lines {
-        for i in 0..headers.len() {
-            if req.lines.obs_fold && is_fold(buf, headers, i) {
-                st.upgrade(Reason::ObsFold);
-                break;
-            }
-            if req.lines.missing_colon && is_colonless(&headers[i]) {
-                st.upgrade(Reason::MissingHeaderColon);
-                break;
-            }
-        }
+        odd_line_reason(req, &mut st);
     }
 
     // SPEC §3 step 2: an empty or all-blank version is HTTP/0.9.
@@ -155,84 +146,54 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     for (i, (h, mark)) in headers.iter().zip(marks.iter_mut()).enumerate() {
         let name = h.name.of(buf);
         let value = h.value.of(buf);
-        let (te_sim, cl_sim) = name_similarity(name);
-        let essential = te_sim == Similarity::Identical || cl_sim == Similarity::Identical;
-        let name_tier = if all_tchar(name) {
-            HeaderTier::Compliant
-        } else {
-            bytes_tier(name, TCHAR)
-        };
-        let mut tier = name_tier.max(value_tier(value));
-        match tier {
-            HeaderTier::Bad => st.upgrade(Reason::BadHeader),
-            HeaderTier::NonCompliant => st.upgrade(Reason::NonCompliantHeader),
-            HeaderTier::Compliant => {}
-        }
-        let (mut te, mut cl) = (false, false);
-        // A name of tchars only is neither empty after trimming nor starts with ':' nor ends
-        // in whitespace: the checks below need the bytes only for other names.
-        let plain = name_tier == HeaderTier::Compliant && !name.is_empty();
-        if !plain {
-            space_before_colon |= name.last().is_some_and(|&b| is(b, OWS));
-        }
-        let empty = !plain && trim_ows(name).first().is_none_or(|&b| b == b':');
-        if empty {
-            tier = HeaderTier::Bad;
-            st.upgrade(Reason::EmptyHeader);
-        } else if !essential && tier != HeaderTier::Bad {
-            if te_sim == Similarity::SameLetters {
-                te = true;
-            } else if cl_sim == Similarity::SameLetters {
-                cl = true;
-            }
-            if te || cl {
-                tier = HeaderTier::NonCompliant;
-                st.upgrade(Reason::SuspiciousHeader);
-            }
-        } else if te_sim == Similarity::Identical {
-            te = true;
-        } else if cl_sim == Similarity::Identical {
-            cl = true;
-        }
-        n_te += usize::from(te);
-        n_cl += usize::from(cl);
-        if (te || cl) && first_listed == headers.len() {
-            first_listed = i;
-        }
-        if is_named(name, b"host") {
+        if is_host(name) {
             if hosts == 0 {
                 first_host = i;
             }
             hosts += 1;
         }
-        *mark = HeaderMark {
-            tier,
-            framing: te_sim != Similarity::Distant || cl_sim != Similarity::Distant,
-            invalid_name: name_tier != HeaderTier::Compliant || name.is_empty(),
-            te,
-            cl,
-        };
-    }
-    if odd_lines {
-        // A folded header and what it continues, and a colon-less line, never reach a target
-        // (RFC 9112 §5.2: a fold may not be forwarded as it is).
-        for i in 0..headers.len() {
-            if req.lines.obs_fold && is_fold(buf, headers, i) {
-                marks[i].tier = HeaderTier::Bad;
-                if i > 0 && headers[i].name == headers[i - 1].name {
-                    marks[i - 1].tier = HeaderTier::Bad;
-                }
+        if all_value(value) {
+            // Nearly every header: a token name that cannot look like TE or CL, and a value
+            // without controls. It passes every check below unchanged: the default mark.
+            if !name.is_empty() && surely_distant(name) && all_tchar(name) {
+                *mark = HeaderMark::default();
+                continue;
             }
-            if req.lines.missing_colon && is_colonless(&headers[i]) {
-                marks[i].tier = HeaderTier::Bad;
+            // Transfer-Encoding or Content-Length itself, with such a value: Compliant, and
+            // in its list (SPEC §4.4).
+            let te = is_named(name, TE);
+            if te || is_named(name, CL) {
+                n_te += usize::from(te);
+                n_cl += usize::from(!te);
+                if first_listed == headers.len() {
+                    first_listed = i;
+                }
+                *mark = HeaderMark {
+                    framing: true,
+                    te,
+                    cl: !te,
+                    ..HeaderMark::default()
+                };
+                continue;
             }
         }
+        let (checked, space) = header_checks(name, value, &mut st);
+        space_before_colon |= space;
+        n_te += usize::from(checked.te);
+        n_cl += usize::from(checked.cl);
+        if (checked.te || checked.cl) && first_listed == headers.len() {
+            first_listed = i;
+        }
+        *mark = checked;
+    }
+    if odd_lines {
+        mark_odd_lines(req, marks);
     }
 
     // 3. TE/CL semantics (SPEC §4.5).
-    let mut codings = Codings::default();
+    let mut lists = Lists::default();
     if n_te > 0 || n_cl > 0 {
-        codings = te_cl_semantics(
+        lists = te_cl_semantics(
             buf,
             &headers[first_listed..],
             &mut marks[first_listed..],
@@ -254,17 +215,8 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
 
     // 6. Request-target bytes.
     let uri_clean = all_uri(uri);
-    for &b in if uri_clean { &[][..] } else { uri } {
-        let c = CLASS[b as usize];
-        if c & URI != 0 {
-        } else if c & BAD != 0 {
-            st.upgrade(Reason::BadUri);
-            break;
-        } else if b == b' ' {
-            st.upgrade(Reason::SpaceInUri);
-        } else {
-            st.upgrade(Reason::AmbiguousUri);
-        }
+    if !uri_clean {
+        uri_reason(uri, &mut st);
     }
 
     // 7. ringway's own checks.
@@ -280,11 +232,10 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
         // name and its colon; on any name, since a target that trims it reads another field.
         st.upgrade(Reason::WhitespaceBeforeColon);
     }
-    let content_length = if n_cl > 0 {
-        content_length(buf, &headers[first_listed..], &marks[first_listed..])
-    } else {
-        Ok(None)
-    };
+    let Lists {
+        codings,
+        content_length,
+    } = lists;
     if content_length == Err(EMPTY_CL) {
         // RFC 9110 §8.6: `Content-Length = 1*DIGIT`; the guardian reads it as 0.
         st.upgrade(Reason::EmptyContentLength);
@@ -335,6 +286,109 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     }
 }
 
+/// SPEC §4.2-4.4 for a header that took neither short path in `classify`: its mark, and
+/// whether its name ends in SP/HT. Kept out of line so that the loop over ordinary headers
+/// stays small.
+#[inline(never)]
+fn header_checks(name: &[u8], value: &[u8], st: &mut State) -> (HeaderMark, bool) {
+    let (te_sim, cl_sim) = name_similarity(name);
+    let essential = te_sim == Similarity::Identical || cl_sim == Similarity::Identical;
+    let name_tier = if all_tchar(name) {
+        HeaderTier::Compliant
+    } else {
+        bytes_tier(name, TCHAR)
+    };
+    let mut tier = name_tier.max(value_tier(value));
+    match tier {
+        HeaderTier::Bad => st.upgrade(Reason::BadHeader),
+        HeaderTier::NonCompliant => st.upgrade(Reason::NonCompliantHeader),
+        HeaderTier::Compliant => {}
+    }
+    let (mut te, mut cl) = (false, false);
+    // A name of tchars only is neither empty after trimming nor starts with ':' nor ends
+    // in whitespace: the checks below need the bytes only for other names.
+    let plain = name_tier == HeaderTier::Compliant && !name.is_empty();
+    let space_before_colon = !plain && name.last().is_some_and(|&b| is(b, OWS));
+    let empty = !plain && trim_ows(name).first().is_none_or(|&b| b == b':');
+    if empty {
+        tier = HeaderTier::Bad;
+        st.upgrade(Reason::EmptyHeader);
+    } else if !essential && tier != HeaderTier::Bad {
+        if te_sim == Similarity::SameLetters {
+            te = true;
+        } else if cl_sim == Similarity::SameLetters {
+            cl = true;
+        }
+        if te || cl {
+            tier = HeaderTier::NonCompliant;
+            st.upgrade(Reason::SuspiciousHeader);
+        }
+    } else if te_sim == Similarity::Identical {
+        te = true;
+    } else if cl_sim == Similarity::Identical {
+        cl = true;
+    }
+    let mark = HeaderMark {
+        tier,
+        framing: te_sim != Similarity::Distant || cl_sim != Similarity::Distant,
+        invalid_name: name_tier != HeaderTier::Compliant || name.is_empty(),
+        te,
+        cl,
+    };
+    (mark, space_before_colon)
+}
+
+/// The first folded or colon-less header line's reason (SPEC §5), as the guardian's line
+/// splitter meets them.
+#[cold]
+fn odd_line_reason(req: &RequestView<'_>, st: &mut State) {
+    for i in 0..req.headers.len() {
+        if req.lines.obs_fold && is_fold(req.buf, req.headers, i) {
+            st.upgrade(Reason::ObsFold);
+            break;
+        }
+        if req.lines.missing_colon && is_colonless(&req.headers[i]) {
+            st.upgrade(Reason::MissingHeaderColon);
+            break;
+        }
+    }
+}
+
+/// A folded header and what it continues, and a colon-less line, never reach a target
+/// (RFC 9112 §5.2: a fold may not be forwarded as it is).
+#[cold]
+fn mark_odd_lines(req: &RequestView<'_>, marks: &mut [HeaderMark]) {
+    let headers = req.headers;
+    for i in 0..headers.len() {
+        if req.lines.obs_fold && is_fold(req.buf, headers, i) {
+            marks[i].tier = HeaderTier::Bad;
+            if i > 0 && headers[i].name == headers[i - 1].name {
+                marks[i - 1].tier = HeaderTier::Bad;
+            }
+        }
+        if req.lines.missing_colon && is_colonless(&headers[i]) {
+            marks[i].tier = HeaderTier::Bad;
+        }
+    }
+}
+
+/// SPEC §4.8 for a target with a byte outside the URI class.
+#[cold]
+fn uri_reason(uri: &[u8], st: &mut State) {
+    for &b in uri {
+        let c = CLASS[b as usize];
+        if c & URI != 0 {
+        } else if c & BAD != 0 {
+            st.upgrade(Reason::BadUri);
+            break;
+        } else if b == b' ' {
+            st.upgrade(Reason::SpaceInUri);
+        } else {
+            st.upgrade(Reason::AmbiguousUri);
+        }
+    }
+}
+
 /// Header `i` is an obs-fold entry from `tokenize` (see `LineFacts::obs_fold`).
 #[inline]
 fn is_fold(buf: &[u8], headers: &[Header], i: usize) -> bool {
@@ -349,17 +403,28 @@ fn is_colonless(h: &Header) -> bool {
     h.value.start == h.name.end
 }
 
+/// Whether `similarity` is Distant for `name` against both TE and CL without the walk: it is
+/// for a name shorter than its target (CL is the shorter) or whose first alphanumeric is not
+/// the target's first letter.
+#[inline(always)]
+fn surely_distant(name: &[u8]) -> bool {
+    match name.first() {
+        _ if name.len() < CL.len() => true,
+        Some(&b) => b.is_ascii_alphanumeric() && !matches!(b | 0x20, b't' | b'c'),
+        None => false,
+    }
+}
+
+#[inline(always)]
+fn is_host(name: &[u8]) -> bool {
+    is_named(name, b"host")
+}
+
 #[inline]
 fn name_similarity(name: &[u8]) -> (Similarity, Similarity) {
-    // `similarity` is Distant for a name shorter than its target (CL is the shorter) or whose
-    // first alphanumeric is not the target's first letter; this decides most names inline.
     const DISTANT: (Similarity, Similarity) = (Similarity::Distant, Similarity::Distant);
-    match name.first() {
-        _ if name.len() < CL.len() => return DISTANT,
-        Some(&b) if b.is_ascii_alphanumeric() && !matches!(b | 0x20, b't' | b'c') => {
-            return DISTANT
-        }
-        _ => {}
+    if surely_distant(name) {
+        return DISTANT;
     }
     if is_named(name, TE) {
         return (Similarity::Identical, Similarity::Distant);
