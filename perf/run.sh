@@ -23,6 +23,8 @@
 #   RINGWAY_ALGORITHM       load_balancing.algorithm.type of ringway [round_robin]
 #   RINGWAY_BASE_ALGORITHM  the same for ringway-base [round_robin]; with RINGWAY_BASE_BIN set
 #               to the same binary this compares two algorithms in the same rounds
+#   RINGWAY_ACCESS_LOG      ringway's load_balancer.access_log: off | on (a file in the results
+#               directory, deleted after the run) [off]; RINGWAY_BASE_ACCESS_LOG for ringway-base
 #
 # Everything raw (wrk output, rendered configs, /proc samples, process logs) goes to
 # perf/results/<UTC timestamp>/; the summary table is printed and written to summary.txt.
@@ -54,6 +56,8 @@ NOFILE=$(ulimit -n)
 PROXIES=${PROXIES-ringway nginx haproxy}
 RINGWAY_ALGORITHM=${RINGWAY_ALGORITHM-round_robin}
 RINGWAY_BASE_ALGORITHM=${RINGWAY_BASE_ALGORITHM-round_robin}
+RINGWAY_ACCESS_LOG=${RINGWAY_ACCESS_LOG-off}
+RINGWAY_BASE_ACCESS_LOG=${RINGWAY_BASE_ACCESS_LOG-off}
 BACKEND=${BACKEND-ringway}
 LAYOUTS=${LAYOUTS-shared pinned}
 ROUNDS=${ROUNDS-3}
@@ -97,6 +101,8 @@ validate_options() {
   local algorithms="round_robin least_outstanding_requests weighted_random p2c_least_outstanding consistent_hash"
   check_words RINGWAY_ALGORITHM "$RINGWAY_ALGORITHM" $algorithms
   check_words RINGWAY_BASE_ALGORITHM "$RINGWAY_BASE_ALGORITHM" $algorithms
+  check_words RINGWAY_ACCESS_LOG "$RINGWAY_ACCESS_LOG" off on
+  check_words RINGWAY_BASE_ACCESS_LOG "$RINGWAY_BASE_ACCESS_LOG" off on
   if in_list ringway-base $PROXIES; then
     [[ -x $RINGWAY_BASE_BIN ]] ||
       die "PROXIES has ringway-base but RINGWAY_BASE_BIN='$RINGWAY_BASE_BIN' is not an executable file"
@@ -190,6 +196,8 @@ cleanup() {
     stop_tree "${STARTED[@]}"
     STARTED=()
   fi
+  # Access logs written under RINGWAY_ACCESS_LOG=on are large and say nothing the counts don't.
+  [[ -n ${RES:-} ]] && find "$RES" -name access.jsonl -delete 2>/dev/null
   exit "$rc"
 }
 trap cleanup EXIT
@@ -260,6 +268,12 @@ start_backends() {
   done
 }
 
+# The access_log value for a proxy's config: "off", or a file in its results directory (big;
+# removed by the cleanup at exit).
+access_log_value() {
+  if [[ $1 == on ]]; then echo "$2/access.jsonl"; else echo off; fi
+}
+
 start_proxy() {
   local layout=$1 proxy=$2 cpus=""
   [[ $layout == pinned ]] && cpus=$PROXY_CPU
@@ -273,14 +287,14 @@ start_proxy() {
       port_free "${RINGWAY_ADMIN##*:}" || die "port ${RINGWAY_ADMIN##*:} (ringway admin) is in use"
       python3 "$PERF_DIR/lib/render.py" "$PERF_DIR/conf/ringway.toml.in" "$dir/ringway.toml" \
         ADMIN="$RINGWAY_ADMIN" HOST="$HOST" PORT="$port" BACKEND1="$b1" BACKEND2="$b2" \
-        ALGORITHM="$RINGWAY_ALGORITHM"
+        ALGORITHM="$RINGWAY_ALGORITHM" ACCESS_LOG="$(access_log_value "$RINGWAY_ACCESS_LOG" "$dir")"
       launch "$name" "$cpus" "$RINGWAY_BIN" serve -c "$dir/ringway.toml" --workers 1
       ;;
     ringway-base)
       port_free "${RINGWAY_BASE_ADMIN##*:}" || die "port ${RINGWAY_BASE_ADMIN##*:} (ringway-base admin) is in use"
       python3 "$PERF_DIR/lib/render.py" "$PERF_DIR/conf/ringway.toml.in" "$dir/ringway.toml" \
         ADMIN="$RINGWAY_BASE_ADMIN" HOST="$HOST" PORT="$port" BACKEND1="$b1" BACKEND2="$b2" \
-        ALGORITHM="$RINGWAY_BASE_ALGORITHM"
+        ALGORITHM="$RINGWAY_BASE_ALGORITHM" ACCESS_LOG="$(access_log_value "$RINGWAY_BASE_ACCESS_LOG" "$dir")"
       launch "$name" "$cpus" "$RINGWAY_BASE_BIN" serve -c "$dir/ringway.toml" --workers 1
       ;;
     nginx)
@@ -487,6 +501,8 @@ write_env() {
     echo "RINGWAY_BASE_BIN ${RINGWAY_BASE_BIN:-unused}"
     echo "RINGWAY_ALGORITHM $RINGWAY_ALGORITHM"
     echo "RINGWAY_BASE_ALGORITHM $RINGWAY_BASE_ALGORITHM"
+    echo "RINGWAY_ACCESS_LOG $RINGWAY_ACCESS_LOG"
+    echo "RINGWAY_BASE_ACCESS_LOG $RINGWAY_BASE_ACCESS_LOG"
     echo "wrk $(wrk -v 2>&1 | head -1)"
     command -v nginx >/dev/null && echo "nginx $(nginx -v 2>&1)"
     command -v haproxy >/dev/null && echo "haproxy $(haproxy -v 2>&1 | head -1)"
