@@ -85,6 +85,24 @@ fn post_with_content_length_reaches_the_target_intact(driver: &str) {
     assert_eq!(got.header("content-length").as_deref(), Some("11"));
 }
 
+fn transfer_codings_before_chunked_reach_the_target_with_the_body(driver: &str) {
+    // The body is gzip-coded, then chunked: the target must be told both to read it.
+    let origin = Origin::echo();
+    let lb = balancer_over(driver, &[&origin]);
+    let mut client = lb.client();
+    let r = client.request(
+        "POST /z HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding:  chunked \r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    );
+    assert_eq!(r.status, 200);
+    let got = &origin.received()[0];
+    assert_eq!(got.header_count("transfer-encoding"), 1);
+    assert_eq!(
+        got.header("transfer-encoding").as_deref(),
+        Some("gzip, chunked")
+    );
+    assert_eq!(got.body, b"abc");
+}
+
 fn post_with_chunked_body_is_forwarded_chunked(driver: &str) {
     let origin = Origin::echo();
     let lb = balancer_over(driver, &[&origin]);
@@ -645,6 +663,7 @@ on_both_drivers!(
     pipelined_requests_are_answered_in_order,
     post_with_content_length_reaches_the_target_intact,
     post_with_chunked_body_is_forwarded_chunked,
+    transfer_codings_before_chunked_reach_the_target_with_the_body,
     content_length_beside_chunked_is_dropped_before_the_target,
     chunked_response_is_relayed_and_the_connection_kept,
     close_delimited_response_closes_the_client_connection,

@@ -139,6 +139,40 @@ pub struct Forwarding<'a> {
 /// Writes the head the target receives (see the module comment). `Err` for more than 30
 /// addresses in X-Forwarded-For (463), and for a control byte in Host or X-Forwarded-For (400),
 /// which the classifier has already refused unless the mode is monitor.
+/// `Transfer-Encoding` for a chunked body: the codings the client applied, in order, tidied
+/// to one header (`gzip, chunked` stays `gzip, chunked`: the target must undo both). The
+/// classifier has made sure `chunked` is the last; if the headers say otherwise (monitor
+/// mode forwarding a lookalike) or hold a control byte, only `chunked` is written, which is
+/// how ringway frames the body.
+fn write_transfer_codings(out: &mut Vec<u8>, buf: &[u8], headers: &[http::Header]) {
+    let mut value: Vec<u8> = Vec::with_capacity(32);
+    let mut last: &[u8] = b"";
+    for h in headers {
+        if !h.name.of(buf).eq_ignore_ascii_case(b"transfer-encoding") {
+            continue;
+        }
+        for coding in h.value.of(buf).split(|&b| b == b',') {
+            let coding = coding.trim_ascii();
+            if coding.is_empty() {
+                continue;
+            }
+            if !value.is_empty() {
+                value.extend_from_slice(b", ");
+            }
+            value.extend_from_slice(coding);
+            last = coding;
+        }
+    }
+    let printable = value
+        .iter()
+        .all(|&b| b == b' ' || b == b'\t' || b.is_ascii_graphic());
+    if !printable || !last.eq_ignore_ascii_case(b"chunked") || value.len() == last.len() {
+        value.clear();
+        value.extend_from_slice(b"chunked");
+    }
+    encode::header(out, b"Transfer-Encoding", &value);
+}
+
 pub fn encode_request_head(
     w: &Worker,
     out: &mut Vec<u8>,
@@ -203,7 +237,7 @@ pub fn encode_request_head(
     })?;
     match framing {
         BodyFraming::ContentLength(n) => encode::content_length(out, n),
-        BodyFraming::Chunked => encode::header(out, b"Transfer-Encoding", b"chunked"),
+        BodyFraming::Chunked => write_transfer_codings(out, buf, &head.headers),
         BodyFraming::None if had_content_length => encode::content_length(out, 0),
         _ => {}
     }
