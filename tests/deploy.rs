@@ -62,3 +62,33 @@ fn the_unit_checks_the_config_before_it_serves_it() {
     assert_eq!(line("LimitMEMLOCK="), "LimitMEMLOCK=infinity");
     assert!(line("AmbientCapabilities=").contains("CAP_NET_BIND_SERVICE"));
 }
+
+/// Every value a unit key is given, in order (ExecReload may appear more than once).
+fn unit_values(key: &str) -> Vec<&'static str> {
+    let unit = include_str!("../deploy/ringway.service");
+    unit.lines()
+        .filter_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .collect()
+}
+
+#[test]
+fn the_unit_reload_checks_the_file_then_reloads_it() {
+    // systemd runs ExecReload lines in order and stops at the first that fails, so a bad file
+    // is refused by `check` before the running balancer is asked to read it.
+    assert_eq!(
+        unit_values("ExecReload"),
+        [
+            "/usr/local/bin/ringway check -c /etc/ringway/ringway.toml",
+            "/usr/local/bin/ringway reload -c /etc/ringway/ringway.toml",
+        ]
+    );
+}
+
+#[test]
+fn the_unit_stops_with_sigterm_and_waits_past_the_30_second_drain() {
+    assert_eq!(unit_values("KillSignal"), ["SIGTERM"]);
+    let timeout: u64 = unit_values("TimeoutStopSec")[0].parse().unwrap();
+    assert!((31..=60).contains(&timeout), "TimeoutStopSec={timeout}");
+    assert_eq!(unit_values("User"), ["ringway"]);
+    assert_eq!(unit_values("LimitNOFILE"), ["1048576"]);
+}
