@@ -155,8 +155,8 @@ pub fn parse_sysctl_conf(text: &str) -> Result<Vec<SysctlSetting<'_>>, String> {
 /// The value of `Key=` in a systemd unit's text; the last assignment wins, as in systemd.
 pub fn unit_value<'a>(unit: &'a str, key: &str) -> Option<&'a str> {
     unit.lines()
-        .filter_map(|line| line.trim().strip_prefix(key)?.strip_prefix('='))
-        .last()
+        .rev()
+        .find_map(|line| line.trim().strip_prefix(key)?.strip_prefix('='))
         .map(str::trim)
 }
 
