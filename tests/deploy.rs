@@ -2,10 +2,13 @@
 //! reload on a bad config, install.sh does what it lists, doctor checks every line of the sysctl
 //! file, and the DaemonSet's probes reach the admin API of the config it carries.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const DEPLOY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy");
+const BIN: &str = env!("CARGO_BIN_EXE_ringway");
 
 /// A fresh directory under the system temp dir, removed when dropped.
 struct TempDir(PathBuf);
@@ -115,6 +118,87 @@ fn the_unit_reload_checks_the_file_then_reloads_it() {
     );
 }
 
+/// Runs the unit's ExecReload lines against a running balancer as systemd does: in order,
+/// stopping at the first that fails. Err carries that line's index and output.
+fn systemctl_reload(config: &Path) -> Result<Vec<Output>, (usize, Output)> {
+    let mut outputs = Vec::new();
+    for (index, line) in unit_values("ExecReload").into_iter().enumerate() {
+        let mut words = line.split_whitespace().map(|w| match w {
+            "/usr/local/bin/ringway" => BIN.to_string(),
+            "/etc/ringway/ringway.toml" => config.display().to_string(),
+            w => w.to_string(),
+        });
+        let out = Command::new(words.next().unwrap())
+            .args(words)
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            return Err((index, out));
+        }
+        outputs.push(out);
+    }
+    Ok(outputs)
+}
+
+#[test]
+fn systemctl_reload_applies_a_good_file_and_refuses_a_bad_one_keeping_the_running_config() {
+    use common::{config, ok_response, Balancer, Origin, Reply};
+    let a = Origin::start(|_| Reply::Send(ok_response(b"a")));
+    let b = Origin::start(|_| Reply::Send(ok_response(b"b")));
+    // `ringway reload -c FILE` finds the admin API through the file, so give it a fixed port.
+    let admin_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let with_admin = |text: String| {
+        text.replace(
+            "admin = \"127.0.0.1:0\"",
+            &format!("admin = \"127.0.0.1:{admin_port}\""),
+        )
+    };
+    let lb = Balancer::start("auto", &with_admin(config(&[a.addr], "", "")));
+    let body = || {
+        lb.client()
+            .request("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .body_text()
+    };
+    assert_eq!(body(), "a");
+
+    lb.rewrite_config(&with_admin(config(&[b.addr], "", "")));
+    let outputs = systemctl_reload(lb.config_path())
+        .unwrap_or_else(|(i, out)| panic!("ExecReload line {i} failed: {}", stderr(&out)));
+    assert!(
+        stdout(&outputs[1]).starts_with("reloaded: "),
+        "{}",
+        stdout(&outputs[1])
+    );
+    // Workers take the new target list from the control plane within moments.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while body() != "b" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reload never applied"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    lb.rewrite_config(&with_admin(config(
+        &[a.addr],
+        "\"idle_timeout.timeout_seconds\" = 0",
+        "",
+    )));
+    let (index, out) = systemctl_reload(lb.config_path()).expect_err("a bad file reloads");
+    assert_eq!(
+        index, 0,
+        "the check line refuses it, before the balancer is asked"
+    );
+    let err = stderr(&out);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("idle_timeout.timeout_seconds"), "{err}");
+    assert_eq!(body(), "b", "the running config stays");
+}
+
 #[test]
 fn the_unit_stops_with_sigterm_and_waits_past_the_30_second_drain() {
     assert_eq!(unit_values("KillSignal"), ["SIGTERM"]);
@@ -142,8 +226,6 @@ fn actions(out: &Output) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
-
-const BIN: &str = env!("CARGO_BIN_EXE_ringway");
 
 #[test]
 fn install_dry_run_under_a_prefix_lists_every_action_and_changes_nothing() {
