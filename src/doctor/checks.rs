@@ -16,17 +16,11 @@ pub(super) const MULTISHOT_ACCEPT: &str = "multishot accept";
 pub(super) const BUF_RING: &str = "provided buffer ring";
 pub(super) const NOFILE: &str = "RLIMIT_NOFILE";
 pub(super) const MEMLOCK: &str = "RLIMIT_MEMLOCK";
-pub(super) const SOMAXCONN: &str = "net.core.somaxconn";
-pub(super) const SYN_BACKLOG: &str = "net.ipv4.tcp_max_syn_backlog";
-pub(super) const PORT_RANGE: &str = "net.ipv4.ip_local_port_range";
-pub(super) const TW_REUSE: &str = "net.ipv4.tcp_tw_reuse";
-pub(super) const NETDEV_BACKLOG: &str = "net.core.netdev_max_backlog";
-pub(super) const FILE_MAX: &str = "fs.file-max";
-pub(super) const NR_OPEN: &str = "fs.nr_open";
 pub(super) const CPUS: &str = "cpus";
 
+/// The checks before deploy/'s host settings (`expect`), which come before `CPUS`.
 #[cfg(test)]
-pub(super) const CHECK_NAMES: [&str; 17] = [
+pub(super) const FIXED_CHECK_NAMES: [&str; 9] = [
     KERNEL,
     IO_URING_DISABLED,
     IO_URING_SETUP,
@@ -36,14 +30,6 @@ pub(super) const CHECK_NAMES: [&str; 17] = [
     BUF_RING,
     NOFILE,
     MEMLOCK,
-    SOMAXCONN,
-    SYN_BACKLOG,
-    PORT_RANGE,
-    TW_REUSE,
-    NETDEV_BACKLOG,
-    FILE_MAX,
-    NR_OPEN,
-    CPUS,
 ];
 
 /// The opcodes ringway's drivers issue, by the names io-uring gives them.
@@ -325,88 +311,6 @@ pub(super) fn memlock_check(
     )
 }
 
-/// A single-number sysctl that should be at least `min`.
-pub(super) fn minimum_check(
-    name: &'static str,
-    text: &io::Result<String>,
-    min: u64,
-    advice: &str,
-) -> Check {
-    let text = match text {
-        Ok(t) => t,
-        Err(e) => return unavailable(name, Status::Warn, e),
-    };
-    match parse::parse_number(text) {
-        Some(n) if n < min => {
-            Check::judged(name, Status::Warn, format!("{n} (below {min})"), advice)
-        }
-        Some(n) => Check::ok(name, n.to_string()),
-        None => Check::judged(
-            name,
-            Status::Warn,
-            format!("{} (unrecognised)", text.trim()),
-            advice,
-        ),
-    }
-}
-
-const PORTS_MINIMUM: u32 = 20000;
-
-pub(super) fn port_range_check(text: &io::Result<String>) -> Check {
-    let advice = "sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"; each upstream connection holds a local port";
-    let text = match text {
-        Ok(t) => t,
-        Err(e) => return unavailable(PORT_RANGE, Status::Warn, e),
-    };
-    match parse::parse_port_range(text) {
-        Some(range) => {
-            let count = parse::port_count(range);
-            let value = format!("{}-{} ({count} ports)", range.0, range.1);
-            let status = parse::at_least(count.into(), PORTS_MINIMUM.into());
-            Check::judged(PORT_RANGE, status, value, advice)
-        }
-        None => Check::judged(
-            PORT_RANGE,
-            Status::Warn,
-            format!("{} (unrecognised)", text.trim()),
-            advice,
-        ),
-    }
-}
-
-pub(super) fn tw_reuse_check(text: &io::Result<String>) -> Check {
-    let advice = "sysctl -w net.ipv4.tcp_tw_reuse=1 so upstream connects can reuse TIME_WAIT ports";
-    let text = match text {
-        Ok(t) => t,
-        Err(e) => return unavailable(TW_REUSE, Status::Warn, e),
-    };
-    match parse::parse_number(text) {
-        Some(n) => {
-            let value = match n {
-                0 => "0 (off)".to_string(),
-                1 => "1 (on)".to_string(),
-                2 => "2 (loopback only)".to_string(),
-                n => format!("{n} (unrecognised)"),
-            };
-            Check::judged(TW_REUSE, parse::tw_reuse_status(n), value, advice)
-        }
-        None => Check::judged(
-            TW_REUSE,
-            Status::Warn,
-            format!("{} (unrecognised)", text.trim()),
-            advice,
-        ),
-    }
-}
-
-/// A value shown for information; always Ok.
-pub(super) fn info_check(name: &'static str, text: &io::Result<String>) -> Check {
-    match text {
-        Ok(t) => Check::ok(name, t.split_whitespace().collect::<Vec<_>>().join(" ")),
-        Err(e) => Check::ok(name, format!("unavailable ({})", error_text(e))),
-    }
-}
-
 pub(super) fn cpus_check(
     parallelism: Option<usize>,
     affinity: Option<usize>,
@@ -588,63 +492,6 @@ mod tests {
         let old = memlock_check(&limits, Some(KernelVersion::new(5, 11, 0)));
         assert_eq!(old.status, Status::Warn);
         assert!(old.advice.unwrap().contains("LimitMEMLOCK"));
-    }
-
-    #[test]
-    fn somaxconn_below_4096_warns_with_the_sysctl() {
-        let low = minimum_check(SOMAXCONN, &text("128\n"), 4096, "sysctl -w x=4096");
-        assert_eq!(low.status, Status::Warn);
-        assert_eq!(low.value, "128 (below 4096)");
-        assert_eq!(low.advice.as_deref(), Some("sysctl -w x=4096"));
-        let fine = minimum_check(SOMAXCONN, &text("4096\n"), 4096, "unused");
-        assert_eq!((fine.status, fine.value.as_str()), (Status::Ok, "4096"));
-        assert_eq!(fine.advice, None);
-    }
-
-    #[test]
-    fn missing_or_garbled_threshold_sysctls_warn_as_unavailable() {
-        let gone = minimum_check(SYN_BACKLOG, &missing(), 4096, "a");
-        assert_eq!(gone.status, Status::Warn);
-        assert!(gone.value.starts_with("unavailable"));
-        assert!(gone
-            .advice
-            .unwrap()
-            .contains("/proc/sys/net/ipv4/tcp_max_syn_backlog"));
-        assert_eq!(
-            minimum_check(SYN_BACKLOG, &text("lots"), 4096, "a").status,
-            Status::Warn
-        );
-    }
-
-    #[test]
-    fn default_port_range_is_enough_and_a_narrow_one_warns() {
-        let default = port_range_check(&text("32768\t60999\n"));
-        assert_eq!(default.status, Status::Ok);
-        assert_eq!(default.value, "32768-60999 (28232 ports)");
-        let narrow = port_range_check(&text("50000\t60000\n"));
-        assert_eq!(narrow.status, Status::Warn);
-        assert!(narrow.advice.unwrap().contains("ip_local_port_range"));
-        assert_eq!(port_range_check(&text("garbage")).status, Status::Warn);
-    }
-
-    #[test]
-    fn tw_reuse_off_warns_and_loopback_only_is_said() {
-        assert_eq!(tw_reuse_check(&text("0\n")).status, Status::Warn);
-        let lo = tw_reuse_check(&text("2\n"));
-        assert_eq!(lo.status, Status::Ok);
-        assert_eq!(lo.value, "2 (loopback only)");
-    }
-
-    #[test]
-    fn info_checks_are_ok_even_when_unreadable() {
-        let shown = info_check(FILE_MAX, &text("9223372036854775807\n"));
-        assert_eq!(
-            (shown.status, shown.value.as_str()),
-            (Status::Ok, "9223372036854775807")
-        );
-        let gone = info_check(NR_OPEN, &missing());
-        assert_eq!(gone.status, Status::Ok);
-        assert!(gone.value.starts_with("unavailable"));
     }
 
     #[test]

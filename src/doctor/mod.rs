@@ -5,12 +5,16 @@
 //!   statuses.
 //! - `host`: the syscalls and file reads, each a thin wrapper returning the raw value or the OS
 //!   error.
+//! - `expect`: what deploy/ asks of the host: every setting of deploy/sysctl.conf (compiled
+//!   in, so the thresholds are the file's values) and the file limits the unit's LimitNOFILE
+//!   needs.
 //! - here: one function per check that turns a raw reading into a `Check` (pure, so tested with
 //!   made-up readings), `run` which feeds them this host's readings, and the table rendering.
 //!
 //! Nothing here panics on odd host answers: an unreadable value becomes an "unavailable" check.
 
 mod checks;
+mod expect;
 mod host;
 mod parse;
 
@@ -130,41 +134,23 @@ pub fn run() -> Report {
     let worker_ring = host::build_worker_ring().map(drop);
     let auto_driver = choose_driver(worker_ring.is_ok(), disabled_value);
 
-    let checks = vec![
+    let mut checks = vec![
         kernel_check(&kernel),
         io_uring_disabled_check(&disabled),
         setup_check(&worker_ring),
         defer_check(&host::build_defer_ring().map(drop)),
-        opcodes_check(
-            &host::probe_opcodes().map(|p| opcode_support(|code| p.is_supported(code))),
-        ),
+        opcodes_check(&host::probe_opcodes().map(|p| opcode_support(|code| p.is_supported(code)))),
         multishot_accept_check(version),
         buf_ring_check(&host::try_buf_ring()),
         nofile_check(&host::rlimit(host::Rlimit::Nofile)),
         memlock_check(&host::rlimit(host::Rlimit::Memlock), version),
-        minimum_check(
-            SOMAXCONN,
-            &host::read_sysctl(SOMAXCONN),
-            4096,
-            "sysctl -w net.core.somaxconn=4096 (persist in /etc/sysctl.d/); caps every listen backlog",
-        ),
-        minimum_check(
-            SYN_BACKLOG,
-            &host::read_sysctl(SYN_BACKLOG),
-            4096,
-            "sysctl -w net.ipv4.tcp_max_syn_backlog=4096 (persist in /etc/sysctl.d/)",
-        ),
-        port_range_check(&host::read_sysctl(PORT_RANGE)),
-        tw_reuse_check(&host::read_sysctl(TW_REUSE)),
-        info_check(NETDEV_BACKLOG, &host::read_sysctl(NETDEV_BACKLOG)),
-        info_check(FILE_MAX, &host::read_sysctl(FILE_MAX)),
-        info_check(NR_OPEN, &host::read_sysctl(NR_OPEN)),
-        cpus_check(
-            std::thread::available_parallelism().ok().map(|n| n.get()),
-            host::affinity_cpus().ok(),
-            host::online_cpus(),
-        ),
     ];
+    checks.extend(expect::checks(host::read_sysctl));
+    checks.push(cpus_check(
+        std::thread::available_parallelism().ok().map(|n| n.get()),
+        host::affinity_cpus().ok(),
+        host::online_cpus(),
+    ));
     Report {
         checks,
         auto_driver,
@@ -315,7 +301,10 @@ auto driver: epoll (io_uring setup: failed: Operation not permitted (os error 1)
         let report = run();
         println!("{report}");
         let names: Vec<&str> = report.checks.iter().map(|c| c.name).collect();
-        assert_eq!(names, CHECK_NAMES);
+        let mut expected = FIXED_CHECK_NAMES.to_vec();
+        expected.extend(expect::sysctl_settings().unwrap().iter().map(|s| s.key));
+        expected.extend([expect::NR_OPEN, expect::FILE_MAX, CPUS]);
+        assert_eq!(names, expected);
         for c in &report.checks {
             assert!(!c.value.is_empty(), "{} has no value", c.name);
             assert!(!c.value.contains('\n'), "{} value spans lines", c.name);

@@ -101,13 +101,91 @@ pub fn io_uring_disabled_status(value: Option<u64>) -> Status {
     }
 }
 
-/// `net.ipv4.tcp_tw_reuse`: 1 (all) and 2 (loopback only, the default since 4.20) let
-/// connect() reuse TIME_WAIT ports.
-pub fn tw_reuse_status(value: u64) -> Status {
-    match value {
-        1 | 2 => Status::Ok,
-        _ => Status::Warn,
+/// One setting of a sysctl.d(5) file, with the comment lines directly above it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SysctlSetting<'a> {
+    pub key: &'a str,
+    /// The value with its whitespace runs reduced to one space (`10240 65535`).
+    pub value: String,
+    /// The comment lines right above the setting, joined: why it is set.
+    pub why: String,
+    /// Written with a leading `-`: sysctl skips it where the kernel lacks the key.
+    pub optional: bool,
+}
+
+/// Reads sysctl.d(5) text: `key = value` lines, comments starting with `#` or `;`, blank
+/// lines. A comment block belongs to the setting right below it; a blank line ends it. Err
+/// names the first line that is none of these.
+pub fn parse_sysctl_conf(text: &str) -> Result<Vec<SysctlSetting<'_>>, String> {
+    let mut settings = Vec::new();
+    let mut comment: Vec<&str> = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            comment.clear();
+            continue;
+        }
+        if let Some(c) = line.strip_prefix('#').or_else(|| line.strip_prefix(';')) {
+            comment.extend(Some(c.trim()).filter(|c| !c.is_empty()));
+            continue;
+        }
+        let parsed = line.split_once('=').and_then(|(key, value)| {
+            let key = key.trim();
+            let (key, optional) = match key.strip_prefix('-') {
+                Some(key) => (key.trim_start(), true),
+                None => (key, false),
+            };
+            let valid = !key.is_empty() && !key.contains(char::is_whitespace);
+            valid.then(|| SysctlSetting {
+                key,
+                value: value.split_whitespace().collect::<Vec<_>>().join(" "),
+                why: comment.join(" "),
+                optional,
+            })
+        });
+        match parsed {
+            Some(setting) => settings.push(setting),
+            None => return Err(format!("line {}: expected `key = value`", index + 1)),
+        }
+        comment.clear();
     }
+    Ok(settings)
+}
+
+/// The value of `Key=` in a systemd unit's text; the last assignment wins, as in systemd.
+pub fn unit_value<'a>(unit: &'a str, key: &str) -> Option<&'a str> {
+    unit.lines()
+        .rev()
+        .find_map(|line| line.trim().strip_prefix(key)?.strip_prefix('='))
+        .map(str::trim)
+}
+
+/// How a host's value is held against the one deploy/sysctl.conf sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// A limit or a queue: more is fine.
+    AtLeast,
+    /// A timeout: shorter is fine.
+    AtMost,
+    /// A switch.
+    Exactly,
+    /// `ip_local_port_range`: any range holding at least as many ports.
+    AsManyPorts,
+}
+
+/// Whether the host's value meets the file's; `None` when either cannot be read as `want`
+/// needs.
+pub fn meets(want: Want, expected: &str, actual: &str) -> Option<bool> {
+    if want == Want::AsManyPorts {
+        let count = |text: &str| parse_port_range(text).map(port_count);
+        return Some(count(actual)? >= count(expected)?);
+    }
+    let (expected, actual) = (parse_number(expected)?, parse_number(actual)?);
+    Some(match want {
+        Want::AtLeast => actual >= expected,
+        Want::AtMost => actual <= expected,
+        Want::Exactly | Want::AsManyPorts => actual == expected,
+    })
 }
 
 pub const NOFILE_MINIMUM: u64 = 65536;
@@ -256,11 +334,74 @@ mod tests {
     }
 
     #[test]
-    fn tw_reuse_accepts_1_and_2() {
-        assert_eq!(tw_reuse_status(0), Status::Warn);
-        assert_eq!(tw_reuse_status(1), Status::Ok);
-        assert_eq!(tw_reuse_status(2), Status::Ok);
-        assert_eq!(tw_reuse_status(3), Status::Warn);
+    fn sysctl_conf_settings_carry_the_comment_right_above_them() {
+        let text = "\
+# Header, ended by the blank line.
+
+# Why this one:
+# two lines.
+net.core.somaxconn = 4096
+; semicolons comment too
+net.ipv4.ip_local_port_range =\t10240   65535
+-net.ipv4.tcp_migrate_req=1
+";
+        let settings = parse_sysctl_conf(text).unwrap();
+        let keys: Vec<&str> = settings.iter().map(|s| s.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "net.core.somaxconn",
+                "net.ipv4.ip_local_port_range",
+                "net.ipv4.tcp_migrate_req"
+            ]
+        );
+        assert_eq!(settings[0].why, "Why this one: two lines.");
+        assert_eq!(settings[1].why, "semicolons comment too");
+        assert_eq!(settings[1].value, "10240 65535");
+        assert!(!settings[1].optional);
+        assert_eq!(
+            (settings[2].value.as_str(), settings[2].why.as_str()),
+            ("1", "")
+        );
+        assert!(settings[2].optional);
+    }
+
+    #[test]
+    fn a_sysctl_conf_line_without_a_key_is_an_error_naming_the_line() {
+        assert_eq!(
+            parse_sysctl_conf("# fine\nnet.core.somaxconn 4096\n"),
+            Err("line 2: expected `key = value`".to_string())
+        );
+        assert!(parse_sysctl_conf("= 4096").is_err());
+        assert!(parse_sysctl_conf("net core = 1").is_err());
+        assert_eq!(parse_sysctl_conf(""), Ok(vec![]));
+    }
+
+    #[test]
+    fn unit_value_takes_the_last_assignment_of_exactly_that_key() {
+        let unit = "[Service]\nLimitNOFILE=1024\nLimitNOFILESOFT=7\nLimitNOFILE=1048576\n";
+        assert_eq!(unit_value(unit, "LimitNOFILE"), Some("1048576"));
+        assert_eq!(unit_value(unit, "LimitMEMLOCK"), None);
+    }
+
+    #[test]
+    fn meets_compares_in_the_direction_the_setting_wants() {
+        assert_eq!(meets(Want::AtLeast, "4096", "8192\n"), Some(true));
+        assert_eq!(meets(Want::AtLeast, "4096", "4095"), Some(false));
+        assert_eq!(meets(Want::AtMost, "30", "60"), Some(false));
+        assert_eq!(meets(Want::AtMost, "30", "15"), Some(true));
+        assert_eq!(meets(Want::Exactly, "1", "2"), Some(false));
+        assert_eq!(meets(Want::Exactly, "0", "0\n"), Some(true));
+        assert_eq!(meets(Want::Exactly, "1", "on"), None);
+    }
+
+    #[test]
+    fn port_ranges_are_met_by_any_range_as_large() {
+        let want = Want::AsManyPorts;
+        assert_eq!(meets(want, "10240 65535", "10240\t65535\n"), Some(true));
+        assert_eq!(meets(want, "10240 65535", "1024 65535"), Some(true));
+        assert_eq!(meets(want, "10240 65535", "32768\t60999"), Some(false));
+        assert_eq!(meets(want, "10240 65535", "garbage"), None);
     }
 
     #[test]

@@ -73,6 +73,11 @@ impl Balancer {
         self.child.id()
     }
 
+    /// The config file the balancer was started with.
+    pub fn config_path(&self) -> &std::path::Path {
+        &self.config_path
+    }
+
     /// Replaces the config file the balancer was started with (for `reload`).
     pub fn rewrite_config(&self, config: &str) {
         std::fs::write(&self.config_path, config).unwrap();
