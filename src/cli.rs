@@ -467,7 +467,7 @@ fn fail(message: &str) -> ExitCode {
 fn check(path: &std::path::Path) -> ExitCode {
     match Config::load(path) {
         Ok(config) => {
-            print!("{}", config.effective());
+            print!("{}", config.effective_redacted());
             eprintln!("ringway: {}: ok", path.display());
             ExitCode::SUCCESS
         }

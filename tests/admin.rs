@@ -228,6 +228,9 @@ fn a_configured_token_is_required_as_a_bearer_token() {
     );
     let lb = Balancer::start("auto", &toml);
     assert_eq!(lb.admin_get("/metrics").0, 401);
+    // Only the health probe is open: it says "ok" and nothing else.
+    assert_eq!(lb.admin_get("/health"), (200, "ok\n".to_string()));
+    assert_eq!(lb.admin_get("/stats").0, 401);
     let mut client = Client::connect(lb.admin_addr());
     let r =
         client.request("GET /metrics HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer s3cres\r\n\r\n");

@@ -8,10 +8,21 @@ use super::error::{key_segment, quote};
 use super::types::{AccessLog, Config, HealthCheck, Listener, Rule, Target, TargetGroup};
 
 impl Config {
-    /// The effective configuration as TOML. Note: it includes `admin_token` as given.
+    /// The effective configuration as TOML. Note: it includes `admin_token` as given; see
+    /// `effective_redacted` for printing.
     pub fn effective(&self) -> String {
+        self.render(false)
+    }
+
+    /// `effective` with a set `admin_token` replaced by `"<redacted>"`: what `ringway check`
+    /// prints, so the token does not end up in a terminal or the journal.
+    pub fn effective_redacted(&self) -> String {
+        self.render(true)
+    }
+
+    fn render(&self, redact: bool) -> String {
         let mut out = String::new();
-        self.write_load_balancer(&mut out);
+        self.write_load_balancer(&mut out, redact);
         out.push_str("\n[attributes]\n");
         for (key, value) in self.attributes.entries() {
             line(&mut out, &key_segment(key), &value.to_toml());
@@ -25,7 +36,7 @@ impl Config {
         out
     }
 
-    fn write_load_balancer(&self, out: &mut String) {
+    fn write_load_balancer(&self, out: &mut String, redact: bool) {
         let lb = &self.load_balancer;
         out.push_str("[load_balancer]\n");
         line(out, "workers", &lb.workers.to_string());
@@ -33,7 +44,10 @@ impl Config {
         line(
             out,
             "admin_token",
-            &quote(lb.admin_token.as_deref().unwrap_or("")),
+            &quote(match lb.admin_token.as_deref() {
+                Some(_) if redact => "<redacted>",
+                token => token.unwrap_or(""),
+            }),
         );
         let log = match &lb.access_log {
             AccessLog::Off => "off".to_string(),

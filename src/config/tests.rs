@@ -672,6 +672,20 @@ fn the_effective_config_loads_back_into_the_same_config() {
 }
 
 #[test]
+fn the_printed_config_does_not_show_the_admin_token() {
+    let c = ok(&doc(&[("load_balancer", "admin_token", "\"s3cret\"")]));
+    assert!(c.effective().contains("admin_token = \"s3cret\""));
+    let shown = c.effective_redacted();
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(shown.contains("admin_token = \"<redacted>\""), "{shown}");
+    // Without a token there is nothing to hide.
+    assert_eq!(
+        ok(&doc(&[])).effective_redacted(),
+        ok(&doc(&[])).effective()
+    );
+}
+
+#[test]
 fn the_effective_config_writes_every_key() {
     let e = ok(EXAMPLE).effective();
     for key in ATTRIBUTE_KEYS {
