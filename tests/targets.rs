@@ -443,3 +443,33 @@ fn a_target_registered_with_slow_start_starts_with_a_small_share() {
         );
     }
 }
+
+#[test]
+fn a_get_that_a_target_drops_goes_to_the_next_target_and_a_post_does_not() {
+    use common::{ok_response, Origin, Reply};
+    // One target closes every connection without answering; the other answers.
+    let dropper = Origin::start(|_| Reply::Hangup);
+    let good = Origin::start(|_| Reply::Send(ok_response(b"good")));
+    let lb = Balancer::start(
+        "auto",
+        &config(&[dropper.addr, good.addr], "", "enabled = false"),
+    );
+    for _ in 0..10 {
+        let r = Client::connect(lb.addr)
+            .request("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        assert_eq!((r.status, r.body_text().as_str()), (200, "good"));
+    }
+    // The dropping target did get GETs (and passed them on), then was avoided.
+    assert!(dropper.connection_count() > 0);
+    // A POST is never sent twice: alone behind the balancer, the dropping target receives each
+    // POST once and the client hears 502.
+    let dropper_only = Origin::start(|_| Reply::Hangup);
+    let lb = Balancer::start("auto", &config(&[dropper_only.addr], "", "enabled = false"));
+    for _ in 0..3 {
+        let r = Client::connect(lb.addr).request(
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+        );
+        assert_eq!(r.status, 502);
+    }
+    assert_eq!(dropper_only.received().len(), 3);
+}

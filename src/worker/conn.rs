@@ -543,9 +543,11 @@ pub struct Exchange<'a> {
 }
 
 /// Sends the request to a target of its group and relays the response. Connect failures move
-/// on to the next target (nothing was sent); a reused pooled connection that fails before any
-/// response byte is replaced by a fresh one once, if the whole request is still in hand and
-/// its method is idempotent. Every failure that reaches the client leaves through one reply.
+/// on to the next target (nothing was sent). When a connection fails before any response byte
+/// and the whole request is still in hand, an idempotent request goes again: on a fresh
+/// connection to the same target if the failed one was reused from the pool (the target
+/// closed it while idle), else to the next target (this one is failing). Every failure that
+/// reaches the client leaves through one reply.
 async fn forward(
     ctx: Exchange<'_>,
     client: &mut TcpStream,
@@ -644,7 +646,9 @@ async fn try_targets(
                     }
                 },
             };
-            let may_retry = reused && ctx.method.is_idempotent() && !req.body_pending();
+            // Nothing of the response arrived and the whole request is still in hand: an
+            // idempotent request can go again (RFC 9110 §9.2.2).
+            let may_retry = ctx.method.is_idempotent() && !req.body_pending();
             let in_flight = group
                 .current(target)
                 .map(|i| group.selector.borrow_mut().begin(i));
@@ -654,9 +658,23 @@ async fn try_targets(
             }
             match relayed {
                 Relayed::Done(next, buf) => return Ok((next, buf)),
-                Relayed::RetryFresh(buf) => {
+                // A reused connection the target had closed: the same target, on a fresh one.
+                Relayed::RetryFresh(buf) if reused => {
                     rbuf = buf;
                     skip_pool = true;
+                }
+                // A fresh connection reset or closed under the request: the target is failing
+                // (killed, restarting); the next one gets the request.
+                Relayed::RetryFresh(buf) => {
+                    rbuf = buf;
+                    last = Cause::InvalidResponse;
+                    if retries.is_none() {
+                        retries = Some(retry_order(group, first).into_iter());
+                    }
+                    if let Some(i) = group.current(target) {
+                        w.target_refused(ctx.group, i);
+                    }
+                    continue 'targets;
                 }
                 Relayed::Failed(cause, buf) => return Err((cause, buf)),
             }
