@@ -55,31 +55,16 @@ fn free_addr() -> SocketAddr {
         .unwrap()
 }
 
-/// One listener, one group "web" over `targets`, health checks as given.
+/// `common::config` with two workers and the health check table given.
 fn config(targets: &[SocketAddr], attributes: &str, health_check: &str) -> String {
-    let targets: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
-    format!(
-        r#"[load_balancer]
-workers = 2
-admin = "127.0.0.1:0"
-
-[attributes]
-{attributes}
-
-[[listeners]]
-address = "127.0.0.1"
-port = 0
-default_target_group = "web"
-
-[[target_groups]]
-name = "web"
-targets = [{}]
-
-[target_groups.health_check]
-{health_check}
-"#,
-        targets.join(", ")
-    )
+    let text = common::config(targets, attributes, "")
+        .replace("workers = 1", "workers = 2")
+        .replace(
+            "[target_groups.health_check]\nenabled = false",
+            &format!("[target_groups.health_check]\n{health_check}"),
+        );
+    assert!(text.contains(health_check) && text.contains("workers = 2"));
+    text
 }
 
 /// A value of `/metrics` for one target.

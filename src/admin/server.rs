@@ -101,6 +101,21 @@ const MAX_HEAD: usize = 8 * 1024;
 /// The largest request body the admin API reads (a JSON object of attributes or a target).
 const MAX_BODY: usize = 64 * 1024;
 
+impl Admin {
+    /// Each worker's last published counters.
+    fn snapshots(&self) -> Vec<Snapshot> {
+        self.workers
+            .iter()
+            .map(|w| w.lock().map(|s| s.clone()).unwrap_or_default())
+            .collect()
+    }
+
+    /// The checker's table as it is now.
+    fn health_rows(&self) -> Vec<HealthRow> {
+        self.health.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+}
+
 /// Binds `addr` and serves the admin API on a thread of its own; returns the bound address.
 /// When the address is in use (a ringway being upgraded still holds it while it drains),
 /// returns `None` and keeps trying in the background; the thread logs the address once bound.
@@ -194,13 +209,9 @@ fn serve(mut stream: TcpStream, admin: &Admin) -> io::Result<()> {
     let path = http::split_target(head.target.of(&buf)).path;
     match (head.method, path) {
         (Method::Get, b"/metrics") => {
-            let snapshots: Vec<Snapshot> = admin
-                .workers
-                .iter()
-                .map(|w| w.lock().map(|s| s.clone()).unwrap_or_default())
-                .collect();
+            let snapshots = admin.snapshots();
             let style = admin.plane.attributes().upstream_error_style;
-            let health = admin.health.lock().map(|t| t.clone()).unwrap_or_default();
+            let health = admin.health_rows();
             let labels = Labels {
                 listeners: admin.listeners.iter().map(ToString::to_string).collect(),
                 groups: admin
@@ -240,23 +251,15 @@ fn serve(mut stream: TcpStream, admin: &Admin) -> io::Result<()> {
         },
         (_, b"/reload") => reply_error(&mut stream, 405, "use POST on /reload"),
         (Method::Get, b"/stats") => {
-            let health = admin.health.lock().map(|t| t.clone()).unwrap_or_default();
-            let snapshots: Vec<Snapshot> = admin
-                .workers
-                .iter()
-                .map(|w| w.lock().map(|s| s.clone()).unwrap_or_default())
-                .collect();
+            let health = admin.health_rows();
+            let snapshots = admin.snapshots();
             let groups = admin.plane.target_groups();
             let json = stats_json(&snapshots, &groups, &health);
             reply(&mut stream, 200, JSON, &json)
         }
         (Method::Get, b"/target-groups") => {
-            let health = admin.health.lock().map(|t| t.clone()).unwrap_or_default();
-            let snapshots: Vec<Snapshot> = admin
-                .workers
-                .iter()
-                .map(|w| w.lock().map(|s| s.clone()).unwrap_or_default())
-                .collect();
+            let health = admin.health_rows();
+            let snapshots = admin.snapshots();
             let json = target_groups_json(&admin.plane.target_groups(), &health, &snapshots);
             reply(&mut stream, 200, JSON, &json)
         }

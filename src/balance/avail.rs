@@ -284,16 +284,7 @@ impl Availability {
 mod tests {
     use super::*;
 
-    fn targets(weights: &[u32]) -> Vec<Target> {
-        weights
-            .iter()
-            .enumerate()
-            .map(|(i, &weight)| Target {
-                address: format!("127.0.0.1:{}", 9000 + i).parse().unwrap(),
-                weight,
-            })
-            .collect()
-    }
+    use crate::balance::test_targets as targets;
 
     fn eligible(a: &Availability) -> Vec<u32> {
         a.eligible().to_vec()

@@ -186,18 +186,7 @@ fn address_bytes(address: SocketAddr) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn targets(weights: &[u32]) -> Vec<Target> {
-        weights
-            .iter()
-            .enumerate()
-            .map(|(i, &weight)| Target {
-                address: format!("10.0.{}.{}:80", i / 250, i % 250 + 1)
-                    .parse()
-                    .unwrap(),
-                weight,
-            })
-            .collect()
-    }
+    use crate::balance::test_targets as targets;
 
     #[test]
     fn the_table_is_a_prime_of_at_least_a_hundred_entries_per_target() {

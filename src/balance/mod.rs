@@ -32,3 +32,25 @@ pub use select::{Outstanding, PickContext, RoundRobin, Selector};
 
 #[cfg(test)]
 mod tests;
+
+/// Target `i` of a test group: 10.1.(i / 200).(i % 200 + 1):8080, so a thousand fit and they
+/// sort in index order.
+#[cfg(test)]
+pub(crate) fn test_target(i: usize, weight: u32) -> crate::config::Target {
+    crate::config::Target {
+        address: format!("10.1.{}.{}:8080", i / 200, i % 200 + 1)
+            .parse()
+            .unwrap(),
+        weight,
+    }
+}
+
+/// A test group's targets with these weights.
+#[cfg(test)]
+pub(crate) fn test_targets(weights: &[u32]) -> Vec<crate::config::Target> {
+    weights
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| test_target(i, w))
+        .collect()
+}

@@ -448,16 +448,7 @@ impl RoundRobin {
 mod tests {
     use super::*;
 
-    fn targets(weights: &[u32]) -> Vec<Target> {
-        weights
-            .iter()
-            .enumerate()
-            .map(|(i, &weight)| Target {
-                address: format!("127.0.0.1:{}", 9000 + i).parse().unwrap(),
-                weight,
-            })
-            .collect()
-    }
+    use crate::balance::test_targets as targets;
 
     #[test]
     fn equal_weights_alternate() {

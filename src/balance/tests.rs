@@ -18,22 +18,7 @@ const ALL: [Algorithm; 5] = [
     Algorithm::ConsistentHash,
 ];
 
-fn targets(weights: &[u32]) -> Vec<Target> {
-    weights
-        .iter()
-        .enumerate()
-        .map(|(i, &weight)| target(i, weight))
-        .collect()
-}
-
-fn target(i: usize, weight: u32) -> Target {
-    Target {
-        address: format!("10.1.{}.{}:8080", i / 200, i % 200 + 1)
-            .parse()
-            .unwrap(),
-        weight,
-    }
-}
+use super::{test_target as target, test_targets as targets};
 
 fn selector(algorithm: Algorithm, t: &[Target]) -> Selector {
     Selector::new(algorithm, t, &HashKey::ClientIp, 42)
