@@ -23,6 +23,10 @@
 #   RINGWAY_ALGORITHM       load_balancing.algorithm.type of ringway [round_robin]
 #   RINGWAY_BASE_ALGORITHM  the same for ringway-base [round_robin]; with RINGWAY_BASE_BIN set
 #               to the same binary this compares two algorithms in the same rounds
+#   RINGWAY_HASH_KEY        load_balancing.consistent_hash.key of both ringways [client_ip];
+#               with wrk's one client address, "header:x-hash-key" and WRK_SCRIPT=perf/conf/
+#               hash-key.lua spread requests over the targets as many clients would
+#   WRK_SCRIPT  a wrk Lua script for every run, e.g. perf/conf/hash-key.lua [none]
 #   RINGWAY_ACCESS_LOG      ringway's load_balancer.access_log: off | on (a file in the results
 #               directory, deleted after the run) [off]; RINGWAY_BASE_ACCESS_LOG for ringway-base
 #
@@ -57,6 +61,8 @@ PROXIES=${PROXIES-ringway nginx haproxy}
 RINGWAY_ALGORITHM=${RINGWAY_ALGORITHM-round_robin}
 RINGWAY_BASE_ALGORITHM=${RINGWAY_BASE_ALGORITHM-round_robin}
 RINGWAY_ACCESS_LOG=${RINGWAY_ACCESS_LOG-off}
+RINGWAY_HASH_KEY=${RINGWAY_HASH_KEY-client_ip}
+WRK_SCRIPT=${WRK_SCRIPT-}
 RINGWAY_BASE_ACCESS_LOG=${RINGWAY_BASE_ACCESS_LOG-off}
 BACKEND=${BACKEND-ringway}
 LAYOUTS=${LAYOUTS-shared pinned}
@@ -102,6 +108,10 @@ validate_options() {
   check_words RINGWAY_ALGORITHM "$RINGWAY_ALGORITHM" $algorithms
   check_words RINGWAY_BASE_ALGORITHM "$RINGWAY_BASE_ALGORITHM" $algorithms
   check_words RINGWAY_ACCESS_LOG "$RINGWAY_ACCESS_LOG" off on
+  if [[ -n $WRK_SCRIPT ]]; then
+    [[ -f $WRK_SCRIPT ]] || die "WRK_SCRIPT='$WRK_SCRIPT' is not a file"
+    WRK_SCRIPT=$(realpath "$WRK_SCRIPT")
+  fi
   check_words RINGWAY_BASE_ACCESS_LOG "$RINGWAY_BASE_ACCESS_LOG" off on
   if in_list ringway-base $PROXIES; then
     [[ -x $RINGWAY_BASE_BIN ]] ||
@@ -287,14 +297,16 @@ start_proxy() {
       port_free "${RINGWAY_ADMIN##*:}" || die "port ${RINGWAY_ADMIN##*:} (ringway admin) is in use"
       python3 "$PERF_DIR/lib/render.py" "$PERF_DIR/conf/ringway.toml.in" "$dir/ringway.toml" \
         ADMIN="$RINGWAY_ADMIN" HOST="$HOST" PORT="$port" BACKEND1="$b1" BACKEND2="$b2" \
-        ALGORITHM="$RINGWAY_ALGORITHM" ACCESS_LOG="$(access_log_value "$RINGWAY_ACCESS_LOG" "$dir")"
+        ALGORITHM="$RINGWAY_ALGORITHM" ACCESS_LOG="$(access_log_value "$RINGWAY_ACCESS_LOG" "$dir")" \
+        HASH_KEY="$RINGWAY_HASH_KEY"
       launch "$name" "$cpus" "$RINGWAY_BIN" serve -c "$dir/ringway.toml" --workers 1
       ;;
     ringway-base)
       port_free "${RINGWAY_BASE_ADMIN##*:}" || die "port ${RINGWAY_BASE_ADMIN##*:} (ringway-base admin) is in use"
       python3 "$PERF_DIR/lib/render.py" "$PERF_DIR/conf/ringway.toml.in" "$dir/ringway.toml" \
         ADMIN="$RINGWAY_BASE_ADMIN" HOST="$HOST" PORT="$port" BACKEND1="$b1" BACKEND2="$b2" \
-        ALGORITHM="$RINGWAY_BASE_ALGORITHM" ACCESS_LOG="$(access_log_value "$RINGWAY_BASE_ACCESS_LOG" "$dir")"
+        ALGORITHM="$RINGWAY_BASE_ALGORITHM" ACCESS_LOG="$(access_log_value "$RINGWAY_BASE_ACCESS_LOG" "$dir")" \
+        HASH_KEY="$RINGWAY_HASH_KEY"
       launch "$name" "$cpus" "$RINGWAY_BASE_BIN" serve -c "$dir/ringway.toml" --workers 1
       ;;
     nginx)
@@ -359,7 +371,9 @@ run_wrk() {
   local out=$1 port=$2 secs=$3 cpus=$4
   local -a pin=()
   [[ -n $cpus ]] && pin=(taskset -c "$cpus")
-  local -a cmd=(wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" --latency "http://$HOST:$port/")
+  local -a cmd=(wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" --latency)
+  [[ -n $WRK_SCRIPT ]] && cmd+=(-s "$WRK_SCRIPT")
+  cmd+=("http://$HOST:$port/")
   echo "${pin[*]} ${cmd[*]}" >"$out.cmd"
   # In the background + wait, so that Ctrl-C reaches our trap at once.
   python3 "$PERF_DIR/lib/rusage.py" --out "$out.rusage" --timeout $((secs + 30)) -- \
@@ -502,6 +516,8 @@ write_env() {
     echo "RINGWAY_ALGORITHM $RINGWAY_ALGORITHM"
     echo "RINGWAY_BASE_ALGORITHM $RINGWAY_BASE_ALGORITHM"
     echo "RINGWAY_ACCESS_LOG $RINGWAY_ACCESS_LOG"
+    echo "RINGWAY_HASH_KEY $RINGWAY_HASH_KEY"
+    echo "WRK_SCRIPT ${WRK_SCRIPT:-none}"
     echo "RINGWAY_BASE_ACCESS_LOG $RINGWAY_BASE_ACCESS_LOG"
     echo "wrk $(wrk -v 2>&1 | head -1)"
     command -v nginx >/dev/null && echo "nginx $(nginx -v 2>&1)"
