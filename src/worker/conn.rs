@@ -699,6 +699,30 @@ mod tests {
     use super::*;
     use crate::worker::runtime::{block_on, DriverChoice};
 
+    /// The accept loop asks `stopped` once per connection; waiting must not pile up wakers.
+    #[test]
+    fn waiting_for_stop_keeps_one_waker_per_task() {
+        use std::future::Future;
+        let config =
+            crate::config::Config::from_toml_str(include_str!("../config/example.toml")).unwrap();
+        let w = Worker::new(0, std::sync::Arc::new(config), vec![80]);
+        struct Nothing;
+        impl std::task::Wake for Nothing {
+            fn wake(self: std::sync::Arc<Self>) {}
+        }
+        let waker = std::task::Waker::from(std::sync::Arc::new(Nothing));
+        let mut cx = std::task::Context::from_waker(&waker);
+        for _ in 0..1000 {
+            let mut stopped = std::pin::pin!(w.stopped());
+            assert!(stopped.as_mut().poll(&mut cx).is_pending());
+        }
+        assert_eq!(w.stop_waiters(), 1);
+        w.stop();
+        let mut stopped = std::pin::pin!(w.stopped());
+        assert!(stopped.as_mut().poll(&mut cx).is_ready());
+        assert_eq!(w.stop_waiters(), 0);
+    }
+
     /// What an idle keep-alive connection costs is mostly its task's future: the request
     /// handling behind the head read is boxed so it is not part of it (measured 1,184 bytes;
     /// 1,664 with everything inline).

@@ -251,15 +251,24 @@ impl Worker {
         self.stopping.get()
     }
 
+    /// Tasks waiting in `stopped`.
+    #[cfg(test)]
+    pub fn stop_waiters(&self) -> usize {
+        self.stop_wakers.borrow().len()
+    }
+
     /// Resolves once the worker is stopping.
     pub async fn stopped(&self) {
         std::future::poll_fn(|cx| {
             if self.stopping.get() {
-                std::task::Poll::Ready(())
-            } else {
-                self.stop_wakers.borrow_mut().push(cx.waker().clone());
-                std::task::Poll::Pending
+                return std::task::Poll::Ready(());
             }
+            // An accept loop asks again after every connection: keep one waker per task.
+            let mut wakers = self.stop_wakers.borrow_mut();
+            if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                wakers.push(cx.waker().clone());
+            }
+            std::task::Poll::Pending
         })
         .await
     }
