@@ -85,6 +85,44 @@ fn post_with_content_length_reaches_the_target_intact(driver: &str) {
     assert_eq!(got.header("content-length").as_deref(), Some("11"));
 }
 
+fn an_early_answer_to_a_body_reaches_the_client(driver: &str) {
+    // The target refuses a large upload after its head (413) and closes without reading the
+    // body, as servers with a body limit do; the client must see the 413, not a 502.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(1) {
+            let mut stream = stream.unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let _ = stream.write_all(
+                b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big\n",
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let lb = Balancer::start(driver, &config(&[target], "", ""));
+    let mut client = lb.client();
+    client.send(b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 20000000\r\n\r\n");
+    let mut writer = client.stream.try_clone().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..300 {
+            if writer.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let r = client.read_response(false);
+    assert_eq!(r.status, 413, "{}", r.body_text());
+    assert_eq!(r.header("connection").as_deref(), Some("close"));
+    drop(client);
+    let _ = feeder.join();
+}
+
 fn transfer_codings_before_chunked_reach_the_target_with_the_body(driver: &str) {
     // The body is gzip-coded, then chunked: the target must be told both to read it.
     let origin = Origin::echo();
@@ -664,6 +702,7 @@ on_both_drivers!(
     post_with_content_length_reaches_the_target_intact,
     post_with_chunked_body_is_forwarded_chunked,
     transfer_codings_before_chunked_reach_the_target_with_the_body,
+    an_early_answer_to_a_body_reaches_the_client,
     content_length_beside_chunked_is_dropped_before_the_target,
     chunked_response_is_relayed_and_the_connection_kept,
     close_delimited_response_closes_the_client_connection,

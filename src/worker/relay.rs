@@ -57,6 +57,9 @@ pub async fn relay_response(
             failed(Cause::InvalidResponse, rbuf)
         };
     }
+    // The target stopped taking the body: it may have answered early (a 413, a 401) and
+    // closed. Its answer, if there is one, goes to the client, and both connections close.
+    let mut answered_early = false;
     if req.body_pending() {
         if req.expect_continue && ctx.client_version == Version::Http11 {
             let (res, _) = write_all(client, INTERIM_CONTINUE.to_vec(), ct).await;
@@ -71,7 +74,7 @@ pub async fn relay_response(
                 let next = super::conn::reply_error(w, client, ctx.clock, cause, true).await;
                 return Relayed::Done(next, rbuf);
             }
-            BodyEnd::TargetError => return failed(Cause::InvalidResponse, rbuf),
+            BodyEnd::TargetError => answered_early = true,
         }
     }
 
@@ -139,8 +142,10 @@ pub async fn relay_response(
         }
     };
     // A worker that began stopping while this request was in flight closes after it.
-    let client_close =
-        !ctx.client_keep_alive || framing == BodyFraming::CloseDelimited || w.stopping();
+    let client_close = !ctx.client_keep_alive
+        || framing == BodyFraming::CloseDelimited
+        || w.stopping()
+        || answered_early;
     let conn = match (client_close, ctx.client_version) {
         (true, _) => ResponseConn::Close,
         (false, Version::Http10) => ResponseConn::KeepAlive10,
@@ -185,7 +190,11 @@ pub async fn relay_response(
         .current(target)
         .filter(|&i| !group.avail.borrow().state(i).draining);
     if let (true, Some(i)) = (
-        clean && ctx.reuse_target && target_keep_alive && framing != BodyFraming::CloseDelimited,
+        clean
+            && ctx.reuse_target
+            && target_keep_alive
+            && !answered_early
+            && framing != BodyFraming::CloseDelimited,
         index,
     ) {
         group.pool.borrow_mut().put(i, upstream, &w.timers);
