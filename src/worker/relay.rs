@@ -29,6 +29,9 @@ pub enum Relayed {
 
 const INTERIM_CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
+/// How long a target that stopped taking a request body gets to show its answer, in ticks (ms).
+const EARLY_ANSWER_WAIT_MS: u64 = 1000;
+
 pub async fn relay_response(
     ctx: Exchange<'_>,
     client: &mut TcpStream,
@@ -74,7 +77,14 @@ pub async fn relay_response(
                 let next = super::conn::reply_error(w, client, ctx.clock, cause, true).await;
                 return Relayed::Done(next, rbuf);
             }
-            BodyEnd::TargetError => answered_early = true,
+            BodyEnd::TargetError => {
+                // Its answer, if any, is already on the way: a short wait for it, even when
+                // the write failed because the idle timer fired.
+                answered_early = true;
+                upstream
+                    .timer
+                    .set(upstream.timer.now() + EARLY_ANSWER_WAIT_MS);
+            }
         }
     }
 
