@@ -441,7 +441,7 @@ fn target_groups_json(
                     serde_json::json!({
                         "address": t.address.to_string(),
                         "weight": t.weight,
-                        "health": row.map_or("unknown", |r| health_name(r.health)),
+                        "health": row.map_or("unknown", |r| r.health.name()),
                         "draining": draining,
                         "outstanding_requests": counts.map_or(0, |c| c.outstanding),
                         "connects": counts.map_or(0, |c| c.connects),
@@ -454,14 +454,6 @@ fn target_groups_json(
     let mut text = serde_json::Value::from(groups).to_string();
     text.push('\n');
     text
-}
-
-fn health_name(h: crate::balance::Health) -> &'static str {
-    match h {
-        crate::balance::Health::Initial => "initial",
-        crate::balance::Health::Healthy => "healthy",
-        crate::balance::Health::Unhealthy => "unhealthy",
-    }
 }
 
 /// A PATCH body: a JSON object of key to value, each value a number, boolean or string.

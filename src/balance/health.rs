@@ -36,6 +36,17 @@ pub enum Health {
     Unhealthy,
 }
 
+impl Health {
+    /// The state as the admin API, the CLI and the log write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Health::Initial => "initial",
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+        }
+    }
+}
+
 /// How one probe ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProbeOutcome {

@@ -17,7 +17,7 @@ use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
 use monoio::net::TcpStream;
 
 use crate::admin::{HealthRow, HealthTable};
-use crate::balance::{probe_request, Health, ProbeOutcome, TargetHealth};
+use crate::balance::{probe_request, ProbeOutcome, TargetHealth};
 use crate::config::{Config, HealthCheck, TargetGroup};
 
 use super::control::{Control, ControlPlane};
@@ -172,8 +172,8 @@ async fn check_one(p: Probed, plane: Arc<ControlPlane>, table: HealthTable, flag
                 "ringway: target group {}: target {} is {} (was {}; last probe: {})",
                 p.name,
                 p.addr,
-                health_name(now),
-                health_name(before),
+                now.name(),
+                before.name(),
                 outcome_text(outcome)
             );
             if let Ok(mut rows) = table.lock() {
@@ -236,14 +236,6 @@ async fn probe(addr: SocketAddr, check: &HealthCheck) -> ProbeOutcome {
     monoio::time::timeout(check.timeout, exchange)
         .await
         .unwrap_or(ProbeOutcome::Timeout)
-}
-
-pub fn health_name(h: Health) -> &'static str {
-    match h {
-        Health::Initial => "initial",
-        Health::Healthy => "healthy",
-        Health::Unhealthy => "unhealthy",
-    }
 }
 
 fn outcome_text(o: ProbeOutcome) -> String {
