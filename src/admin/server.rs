@@ -260,7 +260,9 @@ fn serve(mut stream: TcpStream, admin: &Admin) -> io::Result<()> {
         (Method::Get, b"/target-groups") => {
             let health = admin.health_rows();
             let snapshots = admin.snapshots();
-            let json = target_groups_json(&admin.plane.target_groups(), &health, &snapshots);
+            let mut json =
+                target_groups_json(&admin.plane.target_groups(), &health, &snapshots).to_string();
+            json.push('\n');
             reply(&mut stream, 200, JSON, &json)
         }
         (method, path) if path.starts_with(b"/target-groups/") => {
@@ -392,8 +394,7 @@ fn stats_json(workers: &[Snapshot], groups: &[GroupListing], health: &[HealthRow
             .unwrap_or(0);
         tiers.insert(tier, (total + n).into());
     }
-    let groups: serde_json::Value =
-        serde_json::from_str(&target_groups_json(groups, health, workers)).unwrap_or_default();
+    let groups = target_groups_json(groups, health, workers);
     let mut text = serde_json::json!({
         "workers": workers.len(),
         "connections": {
@@ -418,7 +419,7 @@ fn target_groups_json(
     groups: &[GroupListing],
     health: &[HealthRow],
     workers: &[Snapshot],
-) -> String {
+) -> serde_json::Value {
     let mut sum = Snapshot::default();
     for w in workers {
         sum.add(w);
@@ -451,9 +452,7 @@ fn target_groups_json(
             serde_json::json!({ "name": g.name, "algorithm": g.algorithm, "targets": targets })
         })
         .collect();
-    let mut text = serde_json::Value::from(groups).to_string();
-    text.push('\n');
-    text
+    serde_json::Value::from(groups)
 }
 
 /// A PATCH body: a JSON object of key to value, each value a number, boolean or string.
