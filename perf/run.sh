@@ -284,6 +284,18 @@ access_log_value() {
   if [[ $1 == on ]]; then echo "$2/access.jsonl"; else echo off; fi
 }
 
+# start_ringway PROXY BIN ADMIN ALGORITHM ACCESS_LOG: one of the two ringways, from start_proxy
+# (whose locals name, cpus, dir, port, b1 and b2 it reads).
+start_ringway() {
+  local proxy=$1 bin=$2 admin=$3 algorithm=$4 access_log=$5
+  port_free "${admin##*:}" || die "port ${admin##*:} ($proxy admin) is in use"
+  python3 "$PERF_DIR/lib/render.py" "$PERF_DIR/conf/ringway.toml.in" "$dir/ringway.toml" \
+    ADMIN="$admin" HOST="$HOST" PORT="$port" BACKEND1="$b1" BACKEND2="$b2" \
+    ALGORITHM="$algorithm" ACCESS_LOG="$(access_log_value "$access_log" "$dir")" \
+    HASH_KEY="$RINGWAY_HASH_KEY"
+  launch "$name" "$cpus" "$bin" serve -c "$dir/ringway.toml" --workers 1
+}
+
 start_proxy() {
   local layout=$1 proxy=$2 cpus=""
   [[ $layout == pinned ]] && cpus=$PROXY_CPU
@@ -294,20 +306,11 @@ start_proxy() {
   local b1=$HOST:${BACKEND_PORTS[0]} b2=$HOST:${BACKEND_PORTS[1]}
   case $proxy in
     ringway)
-      port_free "${RINGWAY_ADMIN##*:}" || die "port ${RINGWAY_ADMIN##*:} (ringway admin) is in use"
-      python3 "$PERF_DIR/lib/render.py" "$PERF_DIR/conf/ringway.toml.in" "$dir/ringway.toml" \
-        ADMIN="$RINGWAY_ADMIN" HOST="$HOST" PORT="$port" BACKEND1="$b1" BACKEND2="$b2" \
-        ALGORITHM="$RINGWAY_ALGORITHM" ACCESS_LOG="$(access_log_value "$RINGWAY_ACCESS_LOG" "$dir")" \
-        HASH_KEY="$RINGWAY_HASH_KEY"
-      launch "$name" "$cpus" "$RINGWAY_BIN" serve -c "$dir/ringway.toml" --workers 1
+      start_ringway "$proxy" "$RINGWAY_BIN" "$RINGWAY_ADMIN" "$RINGWAY_ALGORITHM" "$RINGWAY_ACCESS_LOG"
       ;;
     ringway-base)
-      port_free "${RINGWAY_BASE_ADMIN##*:}" || die "port ${RINGWAY_BASE_ADMIN##*:} (ringway-base admin) is in use"
-      python3 "$PERF_DIR/lib/render.py" "$PERF_DIR/conf/ringway.toml.in" "$dir/ringway.toml" \
-        ADMIN="$RINGWAY_BASE_ADMIN" HOST="$HOST" PORT="$port" BACKEND1="$b1" BACKEND2="$b2" \
-        ALGORITHM="$RINGWAY_BASE_ALGORITHM" ACCESS_LOG="$(access_log_value "$RINGWAY_BASE_ACCESS_LOG" "$dir")" \
-        HASH_KEY="$RINGWAY_HASH_KEY"
-      launch "$name" "$cpus" "$RINGWAY_BASE_BIN" serve -c "$dir/ringway.toml" --workers 1
+      start_ringway "$proxy" "$RINGWAY_BASE_BIN" "$RINGWAY_BASE_ADMIN" "$RINGWAY_BASE_ALGORITHM" \
+        "$RINGWAY_BASE_ACCESS_LOG"
       ;;
     nginx)
       python3 "$PERF_DIR/lib/render.py" "$PERF_DIR/conf/nginx-proxy.conf.in" "$dir/nginx.conf" \
