@@ -333,13 +333,7 @@ pub(super) fn cpus_check(
 mod tests {
     use super::*;
 
-    fn text(s: &str) -> io::Result<String> {
-        Ok(s.to_string())
-    }
-
-    fn missing() -> io::Result<String> {
-        Err(io::Error::from_raw_os_error(libc::ENOENT))
-    }
+    use crate::doctor::test_io::{missing, text};
 
     fn assert_advised(check: &Check) {
         assert!(

@@ -193,13 +193,7 @@ pub(super) fn file_max_check(reading: &io::Result<String>, limit: Option<u64>) -
 mod tests {
     use super::*;
 
-    fn text(s: &str) -> io::Result<String> {
-        Ok(s.to_string())
-    }
-
-    fn missing() -> io::Result<String> {
-        Err(io::Error::from_raw_os_error(libc::ENOENT))
-    }
+    use crate::doctor::test_io::{missing, text};
 
     fn setting(key: &'static str) -> SysctlSetting<'static> {
         sysctl_settings()

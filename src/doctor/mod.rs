@@ -18,6 +18,20 @@ mod expect;
 mod host;
 mod parse;
 
+/// What a host read returns in the checks' tests: a file's text, or a missing file.
+#[cfg(test)]
+mod test_io {
+    use std::io;
+
+    pub fn text(s: &str) -> io::Result<String> {
+        Ok(s.to_string())
+    }
+
+    pub fn missing() -> io::Result<String> {
+        Err(io::Error::from_raw_os_error(libc::ENOENT))
+    }
+}
+
 use checks::*;
 use std::fmt;
 
