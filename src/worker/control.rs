@@ -212,17 +212,7 @@ impl ControlPlane {
                         }
                     }
                     None => {
-                        g.config.targets.push(*t);
-                        if let Ok(mut table) = self.table.lock() {
-                            table.push(health::row(index, &g.config, t.address));
-                        }
-                        if g.config.health_check.enabled {
-                            if let Some(tx) = self.health.get() {
-                                let _ = tx.send(HealthCommand::Add(Probed::new(
-                                    index, &g.config, t.address,
-                                )));
-                            }
-                        }
+                        self.add_target(index, g, *t);
                         changed = true;
                     }
                 }
@@ -326,22 +316,28 @@ impl ControlPlane {
                 target.address
             )));
         } else {
-            g.config.targets.push(target);
-            if let Ok(mut table) = self.table.lock() {
-                table.push(health::row(index, &g.config, target.address));
-            }
-            if g.config.health_check.enabled {
-                if let Some(tx) = self.health.get() {
-                    let _ = tx.send(HealthCommand::Add(Probed::new(
-                        index,
-                        &g.config,
-                        target.address,
-                    )));
-                }
-            }
+            self.add_target(index, g, target);
         }
         self.send_targets(index, g);
         Ok(())
+    }
+
+    /// Puts a new target in group `index`: its list, the admin table, and the checker's
+    /// probes when the group has checks on. The caller sends the list to the workers.
+    fn add_target(&self, index: usize, g: &mut GroupView, target: Target) {
+        g.config.targets.push(target);
+        if let Ok(mut table) = self.table.lock() {
+            table.push(health::row(index, &g.config, target.address));
+        }
+        if g.config.health_check.enabled {
+            if let Some(tx) = self.health.get() {
+                let _ = tx.send(HealthCommand::Add(Probed::new(
+                    index,
+                    &g.config,
+                    target.address,
+                )));
+            }
+        }
     }
 
     /// Starts draining a target: no new requests, its idle connections closed; it leaves the
