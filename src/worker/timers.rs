@@ -15,7 +15,7 @@ use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use monoio::io::{CancelHandle, Canceller};
 
@@ -34,7 +34,8 @@ pub enum Fire {
 
 struct Inner {
     wheel: RefCell<Wheel<Fire>>,
-    epoch: Instant,
+    /// `coarse_ms()` when the worker started: tick 0.
+    epoch: u64,
     /// The tick the driver sleeps until; `u64::MAX` while the wheel is empty.
     wake_at: Cell<u64>,
     /// Set when a timer was armed before `wake_at`; the driver looks again.
@@ -61,16 +62,18 @@ impl Timers {
     pub fn new() -> Self {
         Timers(Rc::new(Inner {
             wheel: RefCell::new(Wheel::new(0)),
-            epoch: Instant::now(),
+            epoch: coarse_ms(),
             wake_at: Cell::new(u64::MAX),
             poked: Cell::new(false),
             driver: RefCell::new(None),
         }))
     }
 
-    /// Milliseconds since the worker started: the wheel's tick.
+    /// Milliseconds since the worker started: the wheel's tick. Read from the coarse clock
+    /// (see [`coarse_ms`]): a connection reads it several times per request.
+    #[inline]
     pub fn now(&self) -> u64 {
-        ticks_floor(self.0.epoch.elapsed())
+        coarse_ms().saturating_sub(self.0.epoch)
     }
 
     /// Armed entries (I/O timers and pooled connections).
@@ -169,8 +172,21 @@ impl Timers {
     }
 }
 
-fn ticks_floor(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX / 2)
+/// `CLOCK_MONOTONIC_COARSE` in milliseconds: the monotonic clock as of the kernel's last tick
+/// (every 4 ms here), read from the vDSO without the TSC: 5 ns against 22 ns for
+/// `Instant::now` on this VM, where ten reads a request showed as 1.5% of the proxy's CPU
+/// (perf, cpu-clock). Deadlines are whole seconds or hundreds of milliseconds; a timer fires
+/// within one kernel tick of its time.
+#[inline]
+fn coarse_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the call's duration; the clock id is a
+    // constant every Linux since 2.6.32 knows, so the call cannot fail.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    (ts.tv_sec as u64) * 1000 + (ts.tv_nsec as u64) / 1_000_000
 }
 
 fn io_fire() -> Fire {
