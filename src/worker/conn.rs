@@ -22,7 +22,7 @@ use super::request::{encode_request_head, parse_head, vet, Forwarding, ReadHead,
 
 use super::body::BodyTracker;
 use super::group::{GroupState, TargetRef};
-use super::io::{read_append, write_all, ReadError};
+use super::io::{read_append, read_append_keep, write_all, ReadError};
 use super::logwriter::RequestLog;
 use super::relay::{relay_response, Relayed};
 use super::state::{bump, Worker};
@@ -213,7 +213,8 @@ async fn read_head(
                 timer.set(at);
             }
         }
-        let (res, buf) = read_append(client, std::mem::take(rbuf), 2048, timer).await;
+        // Between requests a timeout may only mean parking: no byte may be lost to it.
+        let (res, buf) = read_append_keep(client, std::mem::take(rbuf), 2048, timer).await;
         *rbuf = buf;
         match res {
             Ok(0) | Err(ReadError::Io) => return Err(None),

@@ -1,13 +1,20 @@
 //! Small I/O helpers over monoio's rent model: reads that append to a `Vec` and writes of a
-//! sub-range, each under a [`Timer`]. When the timer fires, the driver cancels the operation in
-//! flight and the helper waits for its completion before handing the buffer back (STYLE.md
-//! §8); every completed transfer touches the timer (the idle timeout counts from the last byte
-//! either way).
-
+//! sub-range, each under a [`Timer`]; every completed transfer touches the timer (the idle
+//! timeout counts from the last byte either way). Two kinds, by what a timeout must leave:
+//! - `read_append`, `write_range`, `write_all`: the connection closes after a timeout. The
+//!   operation races the timer ([`Timer::race`]); a fired timer drops it, monoio cancels it
+//!   and holds its buffer until the kernel is done, and the caller gets an empty buffer back.
+//! - `read_append_keep`, `write_all_keep`: the connection or the buffer outlives a timeout (a
+//!   keep-alive connection parking between requests, a request head kept for a retry). The
+//!   driver cancels the operation through the timer's canceller and the helper waits for its
+//!   completion before handing the buffer back (STYLE.md §8): bytes that arrived in the race
+//!   are kept.
 use std::io;
 
 use monoio::buf::{IoBuf, IoBufMut};
-use monoio::io::{CancelableAsyncReadRent, CancelableAsyncWriteRent};
+use monoio::io::{
+    AsyncReadRent, AsyncWriteRent, CancelableAsyncReadRent, CancelableAsyncWriteRent,
+};
 
 use super::timers::Timer;
 
@@ -27,9 +34,71 @@ fn ensure_spare(buf: &mut Vec<u8>, min_spare: usize) {
 }
 
 /// Reads once into the spare capacity of `buf` (after `buf.len()`) before `timer` fires.
-/// Returns the byte count; 0 means the peer closed. On timeout the read is cancelled and its
-/// completion awaited, so no byte is lost and the kernel no longer holds the buffer.
-pub async fn read_append<S: CancelableAsyncReadRent>(
+/// Returns the byte count; 0 means the peer closed. On timeout the buffer comes back empty:
+/// the connection is to close.
+pub async fn read_append<S: AsyncReadRent>(
+    stream: &mut S,
+    mut buf: Vec<u8>,
+    min_spare: usize,
+    timer: &Timer,
+) -> (Result<usize, ReadError>, Vec<u8>) {
+    ensure_spare(&mut buf, min_spare);
+    let (len, cap) = (buf.len(), buf.capacity());
+    let Some((res, slice)) = timer.race(stream.read(buf.slice_mut(len..cap))).await else {
+        return (Err(ReadError::TimedOut), Vec::new());
+    };
+    let buf = slice.into_inner();
+    match res {
+        Ok(n) => {
+            if n > 0 {
+                timer.touch();
+            }
+            (Ok(n), buf)
+        }
+        Err(_) => (Err(ReadError::Io), buf),
+    }
+}
+
+/// Writes all of `buf[start..end]` before `timer` fires, then gives the buffer back; on
+/// timeout an empty one: the connection is to close.
+pub async fn write_range<S: AsyncWriteRent>(
+    stream: &mut S,
+    mut buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    timer: &Timer,
+) -> (io::Result<()>, Vec<u8>) {
+    let mut pos = start;
+    while pos < end {
+        let Some((res, slice)) = timer.race(stream.write(buf.slice(pos..end))).await else {
+            return (Err(io::ErrorKind::TimedOut.into()), Vec::new());
+        };
+        buf = slice.into_inner();
+        match res {
+            Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
+            Ok(n) => {
+                pos += n;
+                timer.touch();
+            }
+            Err(e) => return (Err(e), buf),
+        }
+    }
+    (Ok(()), buf)
+}
+
+/// Writes all of `buf` before `timer` fires, then gives it back (an empty one on timeout).
+pub async fn write_all<S: AsyncWriteRent>(
+    stream: &mut S,
+    buf: Vec<u8>,
+    timer: &Timer,
+) -> (io::Result<()>, Vec<u8>) {
+    let end = buf.len();
+    write_range(stream, buf, 0, end, timer).await
+}
+
+/// [`read_append`] for a connection that lives on after a timeout: the read is cancelled and
+/// its completion awaited, so no byte is lost and the buffer comes back whole.
+pub async fn read_append_keep<S: CancelableAsyncReadRent>(
     stream: &mut S,
     mut buf: Vec<u8>,
     min_spare: usize,
@@ -56,8 +125,9 @@ pub async fn read_append<S: CancelableAsyncReadRent>(
     }
 }
 
-/// Writes all of `buf[start..end]` before `timer` fires, then gives the buffer back.
-pub async fn write_range<S: CancelableAsyncWriteRent>(
+/// [`write_range`] whose buffer comes back whole after a timeout (the write is cancelled and
+/// its completion awaited).
+async fn write_range_keep<S: CancelableAsyncWriteRent>(
     stream: &mut S,
     mut buf: Vec<u8>,
     start: usize,
@@ -83,12 +153,12 @@ pub async fn write_range<S: CancelableAsyncWriteRent>(
     (Ok(()), buf)
 }
 
-/// Writes all of `buf` before `timer` fires, then gives it back.
-pub async fn write_all<S: CancelableAsyncWriteRent>(
+/// [`write_all`] whose buffer comes back whole after a timeout.
+pub async fn write_all_keep<S: CancelableAsyncWriteRent>(
     stream: &mut S,
     buf: Vec<u8>,
     timer: &Timer,
 ) -> (io::Result<()>, Vec<u8>) {
     let end = buf.len();
-    write_range(stream, buf, 0, end, timer).await
+    write_range_keep(stream, buf, 0, end, timer).await
 }

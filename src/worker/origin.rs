@@ -11,7 +11,10 @@ use monoio::net::{TcpListener, TcpStream};
 
 use crate::http::{self, encode, BodyFraming, ChunkedDecoder, Limits, Method, Version};
 
-use super::io::{read_append, write_all, ReadError};
+// The keep variants, as before the cheaper racing ones existed (worker::io): `ringway origin`
+// is the backend of every perf/ run, and its CPU per request is the denominator of each
+// figure (DESIGN.md §7); it stays what earlier reports measured.
+use super::io::{read_append_keep, write_all_keep, ReadError};
 use super::listen::bind_group;
 use super::runtime::{allowed_cpus, block_on, pin_to_cpu, DriverChoice};
 use super::timers::{Timer, Timers};
@@ -174,14 +177,15 @@ async fn serve(mut stream: TcpStream, canned: Rc<Canned>, timer: Timer) {
         }
         rbuf.drain(..pos);
         if !out.is_empty() {
-            let (res, buf) = write_all(&mut stream, std::mem::take(&mut out), &timer).await;
+            let (res, buf) = write_all_keep(&mut stream, std::mem::take(&mut out), &timer).await;
             out = buf;
             out.clear();
             if res.is_err() || close {
                 return;
             }
         }
-        let (res, buf) = read_append(&mut stream, std::mem::take(&mut rbuf), 4096, &timer).await;
+        let (res, buf) =
+            read_append_keep(&mut stream, std::mem::take(&mut rbuf), 4096, &timer).await;
         rbuf = buf;
         match res {
             Ok(0) | Err(ReadError::Io) | Err(ReadError::TimedOut) => return,

@@ -12,7 +12,7 @@ use crate::http::{self, encode, BodyFraming, ResponseHead, Version};
 use super::body::BodyTracker;
 use super::conn::{copy_end_to_end_headers, Exchange, Next, RequestPlan};
 use super::group::TargetRef;
-use super::io::{read_append, write_all, write_range, ReadError};
+use super::io::{read_append, write_all, write_all_keep, write_range, ReadError};
 use super::state::{Worker, STREAM_BUF};
 use super::upstream::Upstream;
 
@@ -45,7 +45,8 @@ pub async fn relay_response(
     let ct = ctx.ct;
     let failed = Relayed::Failed;
 
-    let (res, out) = write_all(
+    // The request head comes back whatever happens: a retry sends it again.
+    let (res, out) = write_all_keep(
         &mut upstream.stream,
         std::mem::take(&mut req.out),
         &upstream.timer,
