@@ -640,6 +640,114 @@ fn http10_clients_keep_alive_only_when_asked(driver: &str) {
     assert_eq!(origin.received()[0].request_line(), "GET /a HTTP/1.0");
 }
 
+/// Sends `request` on a new connection and reads until the balancer closes it: the head and
+/// every byte after it.
+fn exchange_to_eof(lb: &Balancer, request: &[u8]) -> (String, Vec<u8>) {
+    let mut client = lb.client();
+    client.send(request);
+    let mut raw = Vec::new();
+    client
+        .stream
+        .read_to_end(&mut raw)
+        .expect("the balancer closes");
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head")
+        + 4;
+    let body = raw.split_off(end);
+    (String::from_utf8(raw).unwrap(), body)
+}
+
+/// Answers a path `/N/A,B,...` with an N-byte body in chunks of A, B, ... bytes (cycled), with
+/// an extension on some chunks and a trailer; a HEAD gets the head alone.
+fn chunked_origin() -> Origin {
+    Origin::start(|r| {
+        let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Kept: k\r\n\r\n";
+        if r.request_line().starts_with("HEAD ") {
+            return Reply::Send(head.to_vec());
+        }
+        let path = r.request_line().split_whitespace().nth(1).unwrap();
+        let (len, sizes) = path[1..].split_once('/').unwrap();
+        let sizes: Vec<usize> = sizes.split(',').map(|s| s.parse().unwrap()).collect();
+        let mut out = head.to_vec();
+        let mut at = 0;
+        for (i, &size) in sizes.iter().cycle().enumerate() {
+            let len: usize = len.parse().unwrap();
+            if at == len {
+                break;
+            }
+            let size = size.min(len - at);
+            let ext = if i % 2 == 1 { ";ext=\"v\"" } else { "" };
+            out.extend_from_slice(format!("{size:X}{ext}\r\n").as_bytes());
+            out.extend((at..at + size).map(|i| (i % 251) as u8));
+            out.extend_from_slice(b"\r\n");
+            at += size;
+        }
+        out.extend_from_slice(b"0\r\nX-Trailer: t\r\n\r\n");
+        Reply::Send(out)
+    })
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+fn http10_clients_get_a_chunked_response_as_its_data_to_the_close(driver: &str) {
+    // RFC 9112 §6.1: no chunked coding to an HTTP/1.0 client, with or without keep-alive.
+    let origin = chunked_origin();
+    let lb = balancer_over(driver, &[&origin]);
+    for request in [
+        "GET /7/4,3 HTTP/1.0\r\n\r\n",
+        "GET /7/4,3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    ] {
+        let (head, body) = exchange_to_eof(&lb, request.as_bytes());
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        assert_eq!(
+            body,
+            pattern(7),
+            "{request:?}: the chunk data alone, then EOF"
+        );
+        assert_eq!(header_in(&head, "transfer-encoding"), None, "{head}");
+        assert_eq!(header_in(&head, "content-length"), None, "{head}");
+        assert_eq!(header_in(&head, "connection").as_deref(), Some("close"));
+        assert_eq!(header_in(&head, "x-kept").as_deref(), Some("k"));
+        assert_eq!(header_in(&head, "x-trailer"), None);
+    }
+    // An HTTP/1.1 client of the same balancer still gets chunked, and keeps its connection.
+    let mut client = lb.client();
+    for _ in 0..2 {
+        let r = client.request("GET /7/4,3 HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(r.body, pattern(7));
+        assert_eq!(r.header("transfer-encoding").as_deref(), Some("chunked"));
+        assert_eq!(r.header("connection"), None);
+    }
+    // A HEAD has no body to decode: an HTTP/1.0 client keeps its connection and the headers.
+    let mut kept = lb.client();
+    for _ in 0..2 {
+        let r = kept.request("HEAD /0/1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("connection").as_deref(), Some("keep-alive"));
+        assert_eq!(r.header("transfer-encoding").as_deref(), Some("chunked"));
+    }
+    // Each chunked body ended cleanly, so one target connection carried every request.
+    assert_eq!(origin.connection_count(), 1);
+}
+
+fn a_megabyte_in_many_chunks_reaches_an_http10_client_intact(driver: &str) {
+    const SIZE: usize = 1 << 20;
+    let origin = chunked_origin();
+    let lb = balancer_over(driver, &[&origin]);
+    let request = format!("GET /{SIZE}/1,2,100,4093,65536,70001,3 HTTP/1.0\r\n\r\n");
+    let (head, body) = exchange_to_eof(&lb, request.as_bytes());
+    assert_eq!(header_in(&head, "transfer-encoding"), None, "{head}");
+    assert_eq!(body.len(), SIZE);
+    assert!(
+        body == pattern(SIZE),
+        "the entity bytes, intact and in order"
+    );
+}
+
 fn hop_by_hop_headers_are_not_forwarded(driver: &str) {
     let origin = Origin::start(|_| {
         Reply::Send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=5\r\nConnection: X-Secret\r\nX-Secret: s\r\nX-Kept: k\r\n\r\nok".to_vec())
@@ -720,6 +828,8 @@ on_both_drivers!(
     a_head_trickling_in_gets_408_at_the_header_timeout,
     empty_target_group_gives_503,
     http10_clients_keep_alive_only_when_asked,
+    http10_clients_get_a_chunked_response_as_its_data_to_the_close,
+    a_megabyte_in_many_chunks_reaches_an_http10_client_intact,
     hop_by_hop_headers_are_not_forwarded,
     a_pooled_connection_closed_by_the_target_is_replaced_without_an_error,
     the_startup_log_names_the_driver,

@@ -1,12 +1,14 @@
 //! Target groups over real sockets (DESIGN.md §5): a target killed under load costs clients
 //! nothing, active health checks take it out of rotation and put it back, and a group whose
-//! targets are all down answers at once with the right status.
+//! targets are all down or unreachable answers at once with the right status.
 //!
 //! The targets here are `ringway origin` processes, so a test can kill one and start it again
-//! on the same port.
+//! on the same port. The unreachable target needs a network without routes: that test runs
+//! this binary again in a network namespace of its own.
 
 mod common;
 
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -215,6 +217,127 @@ fn every_target_down_gives_502_or_521_at_once_every_time() {
                     "{:?}",
                     start.elapsed()
                 );
+            }
+        }
+    }
+}
+
+/// Set for the copy of this test binary that runs in a network namespace of its own.
+const IN_EMPTY_NETNS: &str = "RINGWAY_TEST_IN_EMPTY_NETNS";
+/// What that copy prints when its checks passed, so that a run which matched no test (or
+/// skipped the checks) cannot pass for one that made them.
+const CHECKED_IN_NETNS: &str = "ringway-test: unreachable target checked in an empty netns";
+
+/// Puts the calling process in a new network namespace whose loopback is up and which has no
+/// other interface: every address outside 127.0.0.0/8 and ::1 is unreachable there. Tries a
+/// user namespace with it first (unprivileged), then a network namespace alone (root without
+/// user namespaces). Runs between fork and exec, so it only makes system calls.
+fn enter_empty_netns() -> std::io::Result<()> {
+    let last_error = std::io::Error::last_os_error;
+    // SAFETY: unshare takes flags only; the child is single-threaded between fork and exec,
+    // which a new user namespace requires.
+    let entered = unsafe {
+        libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) == 0
+            || libc::unshare(libc::CLONE_NEWNET) == 0
+    };
+    if !entered {
+        return Err(last_error());
+    }
+    // SAFETY: a socket made here and closed below; ifreq is plain data, all zeroes valid, and
+    // the ioctls read and write only that struct.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(last_error());
+        }
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        ifr.ifr_name[0] = b'l' as libc::c_char;
+        ifr.ifr_name[1] = b'o' as libc::c_char;
+        let up = libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut ifr) == 0 && {
+            ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            libc::ioctl(fd, libc::SIOCSIFFLAGS, &ifr) == 0
+        };
+        let error = last_error();
+        libc::close(fd);
+        if !up {
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
+/// DESIGN.md §5: a connect that fails with ENETUNREACH or EHOSTUNREACH answers 502 or 523 with
+/// `X-Ringway-Error: unreachable`. No address is reliably unreachable on a machine with a
+/// default route, so the test binary runs again in an empty network namespace (its own, made
+/// for it, leaving the host's network alone) where only loopback exists: the client and the
+/// balancer meet on 127.0.0.1 and the target, 192.0.2.1 (TEST-NET-1), has no route.
+#[test]
+fn an_unreachable_target_gives_502_or_523_at_once() {
+    if std::env::var_os(IN_EMPTY_NETNS).is_some() {
+        unreachable_target_in_empty_netns();
+        println!("{CHECKED_IN_NETNS}");
+        return;
+    }
+    let mut inner = Command::new(std::env::current_exe().unwrap());
+    inner
+        .args(["--exact", "an_unreachable_target_gives_502_or_523_at_once"])
+        .args(["--nocapture", "--test-threads=1"])
+        .env(IN_EMPTY_NETNS, "1");
+    // SAFETY: enter_empty_netns only makes system calls, as pre_exec requires.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut inner, enter_empty_netns);
+    }
+    let output = match inner.output() {
+        Ok(output) => output,
+        Err(e) => {
+            // The feature is not what failed: this machine cannot make the namespace. Written
+            // to stderr itself, past the test harness's capture, so that the skip shows.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED an_unreachable_target_gives_502_or_523_at_once: cannot make a \
+                 network namespace with loopback up (neither user+net nor net alone): {e}"
+            );
+            return;
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains(CHECKED_IN_NETNS),
+        "in the namespace: {}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn unreachable_target_in_empty_netns() {
+    let target: SocketAddr = "192.0.2.1:80".parse().unwrap();
+    let probe = std::net::TcpStream::connect_timeout(&target, Duration::from_secs(2));
+    assert_eq!(
+        probe.map_err(|e| e.raw_os_error()).err(),
+        Some(Some(libc::ENETUNREACH)),
+        "an empty network namespace has no route to {target}"
+    );
+    for driver in ["uring", "epoll"] {
+        for (style, status) in [("standard", 502), ("cloudflare", 523)] {
+            for checks in [
+                "enabled = false",
+                "enabled = true\ninterval_seconds = 5\ntimeout_seconds = 2",
+            ] {
+                let attrs = format!("\"routing.http.upstream_error_style\" = \"{style}\"");
+                let lb = Balancer::start(driver, &config(&[target], &attrs, checks));
+                let mut client = lb.client();
+                for _ in 0..3 {
+                    let start = Instant::now();
+                    let r = client.request("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+                    let case = format!("{driver}, {style}, {checks:?}");
+                    assert_eq!(r.status, status, "{case}");
+                    assert_eq!(
+                        r.header("x-ringway-error").as_deref(),
+                        Some("unreachable"),
+                        "{case}"
+                    );
+                    assert!(start.elapsed() < Duration::from_millis(500), "{case}");
+                }
             }
         }
     }

@@ -1,4 +1,5 @@
-//! The chunked-body scanner: `ChunkedDecoder::feed` in pieces against one whole feed.
+//! The chunked-body scanner: `ChunkedDecoder::feed` in pieces against one whole feed, and
+//! `decode_in_place` beside it.
 //!
 //! Input: `[n, cut_1, ..., cut_k, body...]` with `k = n % 8`: the body is fed in pieces of
 //! `cut_1, cut_2, ...` bytes (a cut of 0 feeds an empty piece), cycling through the cuts; with
@@ -11,11 +12,14 @@
 //! - `consumed` never exceeds the piece it was given, and is less only when `done`;
 //!   `is_done()` agrees with `done`;
 //! - after the end, a feed consumes nothing and stays done; after an error every later feed
-//!   fails with the same error.
+//!   fails with the same error;
+//! - `decode_in_place` on a copy of each piece (its own decoder) consumes what `feed` does,
+//!   ends and fails alike, yields no more data than it consumed and leaves the bytes past
+//!   `consumed` alone; the data of the pieces joined is the data of one whole decode.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ringway::http::{ChunkProgress, ChunkedDecoder, ChunkedError};
+use ringway::http::{ChunkProgress, ChunkedDecoder, ChunkedError, Decoded};
 
 fn check(piece: &[u8], dec: &ChunkedDecoder, r: &Result<ChunkProgress, ChunkedError>) {
     if let Ok(p) = r {
@@ -23,6 +27,28 @@ fn check(piece: &[u8], dec: &ChunkedDecoder, r: &Result<ChunkProgress, ChunkedEr
         assert!(p.done || p.consumed == piece.len(), "stopped early without the end: {p:?}");
         assert_eq!(p.done, dec.is_done(), "is_done() disagrees with {p:?}");
     }
+}
+
+/// Decodes a copy of `piece` and checks it against what `feed` gave for the same piece.
+fn decode_beside(
+    piece: &[u8],
+    dec: &mut ChunkedDecoder,
+    fed: &Result<ChunkProgress, ChunkedError>,
+    data: &mut Vec<u8>,
+) -> Result<Decoded, ChunkedError> {
+    let mut copy = piece.to_vec();
+    let decoded = dec.decode_in_place(&mut copy);
+    match (fed, &decoded) {
+        (Ok(p), Ok(d)) => {
+            assert_eq!((p.consumed, p.done), (d.consumed, d.done), "feed {p:?}, decode {d:?}");
+            assert!(d.data <= d.consumed, "more data than bytes: {d:?}");
+            assert_eq!(copy[d.consumed..], piece[d.consumed..], "bytes past the body moved");
+            data.extend_from_slice(&copy[..d.data]);
+        }
+        (Err(e), Err(d)) => assert_eq!(e, d, "feed and decode failed differently"),
+        (p, d) => panic!("feed gave {p:?}, decode {d:?}"),
+    }
+    decoded
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -38,6 +64,10 @@ fuzz_target!(|data: &[u8]| {
     let mut whole_dec = ChunkedDecoder::new();
     let whole = whole_dec.feed(body);
     check(body, &whole_dec, &whole);
+    let mut whole_data = Vec::new();
+    let _ = decode_beside(body, &mut ChunkedDecoder::new(), &whole, &mut whole_data);
+    let mut ddec = ChunkedDecoder::new();
+    let mut decoded_data = Vec::new();
 
     let mut dec = ChunkedDecoder::new();
     let mut at = 0;
@@ -54,6 +84,7 @@ fuzz_target!(|data: &[u8]| {
         let piece = &body[at..end];
         let r = dec.feed(piece);
         check(piece, &dec, &r);
+        let _ = decode_beside(piece, &mut ddec, &r, &mut decoded_data);
         match r {
             Ok(p) => {
                 total += p.consumed;
@@ -74,6 +105,7 @@ fuzz_target!(|data: &[u8]| {
         (Ok(w), None) => {
             assert_eq!(total, w.consumed, "pieces consumed {total}, one feed {}", w.consumed);
             assert_eq!(done, w.done, "pieces done={done}, one feed done={}", w.done);
+            assert!(decoded_data == whole_data, "pieces decoded to other data than the whole");
         }
         (Err(w), Some(e)) => assert_eq!(e, *w, "pieces and one feed failed differently"),
         (w, e) => panic!("one feed gave {w:?}, the pieces {e:?} after {total} bytes"),

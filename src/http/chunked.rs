@@ -1,6 +1,8 @@
 //! A validating scanner for chunked bodies (RFC 9112 §7.1). The proxy forwards chunked bodies
-//! as they are; this only finds where the body ends and refuses anything two parsers could
-//! read differently. It never copies or alters data, and skips chunk data without looking at it.
+//! as they are; `feed` only finds where the body ends and refuses anything two parsers could
+//! read differently, skipping chunk data without looking at it. For a client that cannot read
+//! chunked coding (HTTP/1.0), `decode_in_place` also moves the chunk data to the front of the
+//! buffer, dropping the framing, extensions and trailers.
 
 /// How far a `feed` got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,6 +11,17 @@ pub struct ChunkProgress {
     /// ended: the rest is the next message.
     pub consumed: usize,
     /// The body ended (the trailer section's final CRLF has been consumed).
+    pub done: bool,
+}
+
+/// How far a `decode_in_place` got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decoded {
+    /// Bytes of the input that belong to the body, as in [`ChunkProgress`].
+    pub consumed: usize,
+    /// The chunk data among them, now at the front of the buffer.
+    pub data: usize,
+    /// The body ended.
     pub done: bool,
 }
 
@@ -112,6 +125,46 @@ impl ChunkedDecoder {
     pub fn feed(&mut self, input: &[u8]) -> Result<ChunkProgress, ChunkedError> {
         let mut at = 0;
         loop {
+            let (consumed, data) = self.scan(&input[at..])?;
+            at += consumed;
+            if data.is_empty() {
+                break;
+            }
+        }
+        Ok(ChunkProgress {
+            consumed: at,
+            done: self.state == State::Done,
+        })
+    }
+
+    /// Scans the next piece of the body like `feed` and moves its chunk data, in order, to the
+    /// front of `buf`. Bytes from `consumed` on (the next message) are left as they were. The
+    /// state carries over, so a body may be split between calls at any byte.
+    pub fn decode_in_place(&mut self, buf: &mut [u8]) -> Result<Decoded, ChunkedError> {
+        let (mut at, mut len) = (0, 0);
+        loop {
+            let (consumed, data) = self.scan(&buf[at..])?;
+            // Framing always precedes the data it frames, so the copy only moves bytes down.
+            buf.copy_within(at + data.start..at + data.end, len);
+            len += data.len();
+            at += consumed;
+            if data.is_empty() {
+                break;
+            }
+        }
+        Ok(Decoded {
+            consumed: at,
+            data: len,
+            done: self.state == State::Done,
+        })
+    }
+
+    /// Scans `input` through its first run of chunk data, or to its end (or the body's end)
+    /// when it has none. Returns the bytes consumed and where that data lies in `input`
+    /// (empty when there was none).
+    fn scan(&mut self, input: &[u8]) -> Result<(usize, std::ops::Range<usize>), ChunkedError> {
+        let mut at = 0;
+        loop {
             match self.state {
                 State::Failed(why) => return Err(ChunkedError(why)),
                 State::Done => break,
@@ -119,12 +172,13 @@ impl ChunkedDecoder {
                 State::Data => {
                     let left = input.len() - at;
                     let take = usize::try_from(self.remaining).map_or(left, |r| r.min(left));
+                    let start = at;
                     at += take;
                     self.remaining -= take as u64;
-                    if self.remaining > 0 {
-                        break;
+                    if self.remaining == 0 {
+                        self.state = State::DataCr;
                     }
-                    self.state = State::DataCr;
+                    return Ok((at, start..at));
                 }
                 _ => {
                     let Some(&b) = input.get(at) else { break };
@@ -136,10 +190,7 @@ impl ChunkedDecoder {
                 }
             }
         }
-        Ok(ChunkProgress {
-            consumed: at,
-            done: self.state == State::Done,
-        })
+        Ok((at, at..at))
     }
 
     /// One byte outside chunk data.
@@ -294,6 +345,50 @@ mod tests {
         })
     }
 
+    /// What decoding a whole input gave: bytes consumed, the chunk data, and whether it ended.
+    type Decoding = Result<(usize, Vec<u8>, bool), ChunkedError>;
+
+    /// Decodes `input` whole, in two pieces at every split point and byte by byte; all three
+    /// must agree with each other and with `scan`. Returns the result of the whole.
+    fn decode(input: &[u8]) -> Decoding {
+        let whole = decode_in_pieces(input, &[]);
+        for split in 0..=input.len() {
+            assert_eq!(decode_in_pieces(input, &[split]), whole, "split at {split}");
+        }
+        let bytes: Vec<usize> = (1..input.len()).collect();
+        assert_eq!(decode_in_pieces(input, &bytes), whole, "byte by byte");
+        let progress = whole
+            .clone()
+            .map(|(consumed, _, done)| ChunkProgress { consumed, done });
+        assert_eq!(
+            scan(input),
+            progress,
+            "decoding consumes what scanning does"
+        );
+        whole
+    }
+
+    /// Decodes `input` cut at `cuts`, each piece in a buffer of its own, and joins the data.
+    fn decode_in_pieces(input: &[u8], cuts: &[usize]) -> Decoding {
+        let mut decoder = ChunkedDecoder::new();
+        let (mut consumed, mut data, mut from) = (0, Vec::new(), 0);
+        for &to in cuts.iter().chain(std::iter::once(&input.len())) {
+            let mut piece = input[from..to].to_vec();
+            let decoded = decoder.decode_in_place(&mut piece)?;
+            assert!(decoded.data <= decoded.consumed);
+            assert_eq!(decoded.done, decoder.is_done());
+            assert_eq!(
+                piece[decoded.consumed..],
+                input[from + decoded.consumed..to],
+                "bytes past the body are left alone"
+            );
+            data.extend_from_slice(&piece[..decoded.data]);
+            consumed += decoded.consumed;
+            from = to;
+        }
+        Ok((consumed, data, decoder.is_done()))
+    }
+
     fn done(consumed: usize) -> Result<ChunkProgress, ChunkedError> {
         Ok(ChunkProgress {
             consumed,
@@ -375,6 +470,7 @@ mod tests {
         ];
         for body in cases {
             assert!(scan(body).is_err(), "{:?}", String::from_utf8_lossy(body));
+            assert!(decode(body).is_err(), "{:?}", String::from_utf8_lossy(body));
         }
     }
 
@@ -438,6 +534,51 @@ mod tests {
         assert!(decoder.feed(b"0\r\n\r\n").is_err());
     }
 
+    #[test]
+    fn decoding_yields_the_chunk_data_alone() {
+        let body = b"4\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n\r\n";
+        assert_eq!(
+            decode(body),
+            Ok((body.len(), b"Wikipedia in\r\n\r\nchunks.".to_vec(), true))
+        );
+    }
+
+    #[test]
+    fn decoding_drops_extensions_and_trailers() {
+        let body = b"a;name=value;q=\"quo\\\"ted\"\r\n0123456789\r\n3;x\r\n\r\n\r\r\n\
+                     0;last\r\nExpires: never\r\nX-Sum: abc\r\n\r\n";
+        assert_eq!(
+            decode(body),
+            Ok((body.len(), b"0123456789\r\n\r".to_vec(), true))
+        );
+    }
+
+    #[test]
+    fn decoding_leaves_the_next_message_in_place() {
+        let body = b"3\r\nabc\r\n0\r\n\r\n";
+        let input = [&body[..], b"HTTP/1.1 200 OK\r\n\r\n"].concat();
+        assert_eq!(decode(&input), Ok((body.len(), b"abc".to_vec(), true)));
+        let mut decoder = ChunkedDecoder::new();
+        let mut buf = input.clone();
+        let decoded = decoder.decode_in_place(&mut buf).unwrap();
+        assert_eq!(&buf[..decoded.data], b"abc");
+        assert_eq!(buf[decoded.consumed..], input[body.len()..]);
+    }
+
+    #[test]
+    fn an_unfinished_body_decodes_to_the_data_so_far() {
+        let body = b"5\r\nhello\r\n6\r\n wor";
+        assert_eq!(decode(body), Ok((body.len(), b"hello wor".to_vec(), false)));
+        let trailing = b"0\r\nX: y\r\n";
+        assert_eq!(decode(trailing), Ok((trailing.len(), Vec::new(), false)));
+    }
+
+    #[test]
+    fn an_empty_body_decodes_to_nothing() {
+        assert_eq!(decode(b"0\r\n\r\n"), Ok((5, Vec::new(), true)));
+        assert_eq!(decode(b""), Ok((0, Vec::new(), false)));
+    }
+
     /// Encodes `body` as chunks of the given sizes (cycled), with an extension on some.
     fn encode_chunked(body: &[u8], sizes: &[usize]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -484,6 +625,19 @@ mod tests {
             let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(input.len())).collect();
             cuts.sort_unstable();
             prop_assert_eq!(in_pieces(&input, &cuts), done(encoded.len()));
+        }
+
+        #[test]
+        fn any_body_in_random_chunks_decodes_back_to_itself(
+            body in proptest::collection::vec(any::<u8>(), 0..2000),
+            sizes in proptest::collection::vec(1usize..300, 1..10),
+            cuts in proptest::collection::vec(0usize..3000, 0..6),
+        ) {
+            let encoded = encode_chunked(&body, &sizes);
+            let input = [&encoded[..], b"HTTP/1.1 200 OK\r\n"].concat();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(input.len())).collect();
+            cuts.sort_unstable();
+            prop_assert_eq!(decode_in_pieces(&input, &cuts), Ok((encoded.len(), body, true)));
         }
     }
 }

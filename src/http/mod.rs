@@ -9,7 +9,8 @@
 //! - `lines`: the per-line limit (`max_line`) on raw bytes, for complete and incomplete heads.
 //! - `fields`: `header_value`, comma lists, `connection_options`, `is_hop_by_hop`.
 //! - `framing`: `request_framing` and `response_framing` (RFC 9112 §6.3; strict for requests).
-//! - `chunked`: `ChunkedDecoder`, a validating scanner that finds where a chunked body ends.
+//! - `chunked`: `ChunkedDecoder`, a validating scanner that finds where a chunked body ends and,
+//!   for HTTP/1.0 clients, decodes it in place.
 //! - `target`: the request-target's form, authority and origin-form (RFC 9112 §3.2), and
 //!   `split_port` for Host values.
 //! - `encode`: appends request and status lines, fields and `Content-Length` to a `Vec<u8>`.
@@ -23,7 +24,7 @@ mod parse;
 mod target;
 mod types;
 
-pub use chunked::{ChunkProgress, ChunkedDecoder, ChunkedError};
+pub use chunked::{ChunkProgress, ChunkedDecoder, ChunkedError, Decoded};
 pub use fields::{connection_options, header_value, is_hop_by_hop, named_values, trim_ows};
 pub use framing::{request_framing, response_framing};
 pub use parse::{parse_request, parse_response};

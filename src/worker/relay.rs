@@ -152,9 +152,15 @@ pub async fn relay_response(
             Version::Http10 => opts.keep_alive && !opts.close,
         }
     };
+    // RFC 9112 §6.1: an HTTP/1.0 client cannot read chunked coding. It gets the chunk data,
+    // delimited by the close, as nginx and HAProxy do; the trailers are dropped.
+    let client_framing = match (framing, ctx.client_version) {
+        (BodyFraming::Chunked, Version::Http10) => BodyFraming::CloseDelimited,
+        _ => framing,
+    };
     // A worker that began stopping while this request was in flight closes after it.
     let client_close = !ctx.client_keep_alive
-        || framing == BodyFraming::CloseDelimited
+        || client_framing == BodyFraming::CloseDelimited
         || w.stopping()
         || answered_early;
     let conn = match (client_close, ctx.client_version) {
@@ -165,20 +171,24 @@ pub async fn relay_response(
 
     let mut out = std::mem::take(&mut req.out);
     out.clear();
-    encode_response_head(&mut out, &ubuf, &head, framing, conn);
-    let mut body = BodyTracker::new(framing);
-    let avail = &ubuf[head.len..];
-    let taken = match body.feed(avail) {
-        Ok(n) => n,
+    encode_response_head(&mut out, &ubuf, &head, client_framing, conn);
+    let mut body = if client_framing == framing {
+        BodyTracker::new(framing)
+    } else {
+        BodyTracker::dechunking()
+    };
+    let avail = &mut ubuf[head.len..];
+    let fed = match body.relay(avail) {
+        Ok(fed) => fed,
         Err(()) => {
             w.give_buf(ubuf);
             w.give_buf(out);
             return failed(Cause::InvalidResponse, rbuf);
         }
     };
-    out.extend_from_slice(&avail[..taken]);
+    out.extend_from_slice(&avail[..fed.forward]);
     // Bytes after the end of the response mean the target does not frame as we think it does.
-    let mut clean = taken == avail.len();
+    let mut clean = fed.consumed == avail.len();
     let head_bytes = out.len() as u64;
     let (res, out) = write_all(client, out, ct).await;
     ctx.clock.note(|l| l.sent += head_bytes);
@@ -337,17 +347,17 @@ async fn stream_response_body(
             Ok(0) | Err(_) => break Err(()),
             Ok(_) => {}
         }
-        let Ok(take) = body.feed(&ubuf) else {
+        let Ok(fed) = body.relay(&mut ubuf) else {
             break Err(());
         };
-        let (res, buf) = write_range(client, ubuf, 0, take, ctx.ct).await;
-        ctx.clock.note(|l| l.sent += take as u64);
+        let (res, buf) = write_range(client, ubuf, 0, fed.forward, ctx.ct).await;
+        ctx.clock.note(|l| l.sent += fed.forward as u64);
         ubuf = buf;
         if res.is_err() {
             break Err(());
         }
         if body.done {
-            break Ok(take < ubuf.len());
+            break Ok(fed.consumed < ubuf.len());
         }
     };
     w.give_buf(ubuf);
