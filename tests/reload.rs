@@ -170,8 +170,9 @@ fn answering(body: &'static str) -> Origin {
     Origin::start(move |_| Reply::Send(ok_response(body.as_bytes())))
 }
 
-#[test]
-fn a_reload_adds_a_listener_and_removes_it_without_failing_a_request() {
+on_both_drivers!(a_reload_adds_a_listener_and_removes_it_without_failing_a_request);
+
+fn a_reload_adds_a_listener_and_removes_it_without_failing_a_request(driver: &str) {
     let (web, api) = (answering("web"), answering("api"));
     let slow = Origin::start(|_| {
         std::thread::sleep(Duration::from_millis(1000));
@@ -183,7 +184,7 @@ fn a_reload_adds_a_listener_and_removes_it_without_failing_a_request() {
         group("slow", &[slow.addr], "", ""),
     ];
     let before = toml("", &[listener(0, "web", &[])], &groups);
-    let lb = Balancer::start("auto", &before);
+    let lb = Balancer::start(driver, &before);
     let load = Load::start(lb.addr, 2);
     std::thread::sleep(Duration::from_millis(300));
 

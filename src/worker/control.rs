@@ -324,7 +324,7 @@ impl ControlPlane {
                     old
                 }
                 Some(old) => {
-                    changes.push(format!("target group {} settings", new.name));
+                    changes.push(format!("target group {} settings changed", new.name));
                     let view = self.replace_group(&old, new);
                     retired.push(old);
                     view
@@ -347,8 +347,11 @@ impl ControlPlane {
             let routes = slotted(new, &slots);
             let view = match kept.and_then(|k| old_listeners[k].take()) {
                 Some(mut view) => {
-                    if view.routes != routes {
+                    if view.config != *new {
                         changes.push(format!("listener {} rules", view.bound));
+                    }
+                    // Also when only the slot of a group it names changed (replaced).
+                    if view.routes != routes {
                         self.broadcast(|| Control::Routes {
                             listener: view.slot,
                             config: routes.clone(),
