@@ -505,7 +505,6 @@ fn start_and_wait(config: Config, opts: ServeOptions) -> ExitCode {
                 workers: server.published.clone(),
                 plane,
                 health: server.health.clone(),
-                listeners: server.listeners.clone(),
             };
             match admin::start(admin_addr, api) {
                 Ok(Some(bound)) => eprintln!("ringway: admin on http://{bound}"),

@@ -506,15 +506,26 @@ fn reload_applies_attributes_and_targets_under_load_without_a_failed_request() {
     let out = ringway_cli(&lb, &["attrs", "get", "routing.http.upstream_error_style"]);
     assert_eq!(stdout(&out), "cloudflare\n");
 
-    // A file reload cannot apply is refused whole, with the reason; nothing changes.
+    // A file reload cannot apply is refused whole, with the reason; nothing changes: here a
+    // new listener on a port in use.
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_addr = taken.local_addr().unwrap();
     let two_listeners = config(&[a.addr], "", "").replace(
         "[[target_groups]]",
-        "[[listeners]]\naddress = \"127.0.0.1\"\nport = 0\ndefault_target_group = \"web\"\n\n[[target_groups]]",
+        &format!(
+            "[[listeners]]\naddress = \"127.0.0.1\"\nport = {}\ndefault_target_group = \"web\"\n\n[[target_groups]]",
+            taken_addr.port()
+        ),
     );
     lb.rewrite_config(&two_listeners);
     let out = ringway_cli(&lb, &["reload"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("listeners"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("cannot listen on {taken_addr}")),
+        "{}",
+        stderr(&out)
+    );
+    drop(taken);
     let out = ringway_cli(&lb, &["attrs", "get", "routing.http.upstream_error_style"]);
     assert_eq!(stdout(&out), "cloudflare\n");
     // A file that does not load names the key, as `ringway check` would.

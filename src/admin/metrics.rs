@@ -30,8 +30,10 @@ pub struct Snapshot {
 /// The labels of `ringway_requests_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestKey {
+    /// The listener's slot (its index in the config at start; see `Labels`).
     pub listener: usize,
-    /// `None`: answered before a target group was chosen (a malformed or blocked request).
+    /// The group's slot. `None`: answered before a target group was chosen (a malformed or
+    /// blocked request).
     pub group: Option<usize>,
     pub status: u16,
 }
@@ -39,7 +41,7 @@ pub struct RequestKey {
 /// One worker's figures for one target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetCounts {
-    /// The group's index in the config.
+    /// The group's slot (its index in the config at start; see `Labels`).
     pub group: usize,
     pub target: std::net::SocketAddr,
     /// Connections opened (attempts, refused ones included).
@@ -111,12 +113,15 @@ impl Snapshot {
 
 /// The Prometheus text of the workers' counters summed. Series with a zero count are left
 /// out, except the unlabelled ones. `style` gives the status each cause was answered with.
-/// What the labels of per-listener and per-group series say: listener addresses and group
-/// names, in config order.
+/// What the labels of per-listener and per-group series say, by slot: listener addresses and
+/// group names. A slot is a listener's or group's index in the config at start, and a reload
+/// gives each listener or group it adds (or replaces) a new one. `None`: a reload removed it,
+/// and its series are left out. A group a reload replaced keeps its name on its old slot too,
+/// so its counts go on under the same labels.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Labels {
-    pub listeners: Vec<String>,
-    pub groups: Vec<String>,
+    pub listeners: Vec<Option<String>>,
+    pub groups: Vec<Option<String>>,
 }
 
 pub fn render_metrics(
@@ -136,20 +141,35 @@ pub fn render_metrics(
         "counter",
         "Responses to clients by listener, target group (\"-\": answered before routing) and status.",
     );
-    let mut requests = sum.requests_by.clone();
-    requests.sort_unstable_by_key(|(k, _)| (k.listener, k.group, k.status));
-    for (key, n) in requests {
-        let listener = labels
-            .listeners
-            .get(key.listener)
-            .map_or("?", String::as_str);
-        let group = key
-            .group
-            .map_or("-", |g| labels.groups.get(g).map_or("?", String::as_str));
+    let label = |all: &[Option<String>], slot: usize| -> Option<String> {
+        match all.get(slot) {
+            Some(name) => name.clone(),
+            None => Some("?".to_string()),
+        }
+    };
+    let mut requests: Vec<((String, String, u16), u64)> = Vec::new();
+    for (key, n) in &sum.requests_by {
+        let Some(listener) = label(&labels.listeners, key.listener) else {
+            continue;
+        };
+        let group = match key.group {
+            None => "-".to_string(),
+            Some(g) => match label(&labels.groups, g) {
+                Some(name) => name,
+                None => continue,
+            },
+        };
+        let labels = (listener, group, key.status);
+        match requests.iter_mut().find(|(k, _)| *k == labels) {
+            Some((_, total)) => *total += n,
+            None => requests.push((labels, *n)),
+        }
+    }
+    requests.sort_unstable();
+    for ((listener, group, status), n) in requests {
         let _ = writeln!(
             out,
-            "ringway_requests_total{{listener=\"{listener}\",target_group=\"{group}\",code=\"{}\"}} {n}",
-            key.status
+            "ringway_requests_total{{listener=\"{listener}\",target_group=\"{group}\",code=\"{status}\"}} {n}",
         );
     }
     family(

@@ -41,6 +41,8 @@ pub trait Plane: Send + Sync {
     fn stop(&self) -> Result<(), RefusedChange>;
     /// Re-reads the config file; says what changed.
     fn reload(&self) -> Result<String, RefusedChange>;
+    /// The labels of the metrics' per-listener and per-group series, as reloads left them.
+    fn labels(&self) -> Labels;
     /// Once stopping, the admin API closes too (so a new process can take its address).
     fn is_stopping(&self) -> bool;
 }
@@ -48,6 +50,8 @@ pub trait Plane: Send + Sync {
 /// A target group as `GET /target-groups` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupListing {
+    /// The group's slot: its `HealthRow::group_index` and `TargetCounts::group`.
+    pub slot: usize,
     pub name: String,
     pub algorithm: &'static str,
     /// Each target, and whether it is draining.
@@ -90,8 +94,6 @@ pub struct Admin {
     pub workers: Vec<Published>,
     pub plane: Arc<dyn Plane>,
     pub health: HealthTable,
-    /// The bound address of each listener, in config order.
-    pub listeners: Vec<SocketAddr>,
 }
 
 /// A slow or silent admin client cannot hold the admin thread longer than this.
@@ -212,16 +214,7 @@ fn serve(mut stream: TcpStream, admin: &Admin) -> io::Result<()> {
             let snapshots = admin.snapshots();
             let style = admin.plane.attributes().upstream_error_style;
             let health = admin.health_rows();
-            let labels = Labels {
-                listeners: admin.listeners.iter().map(ToString::to_string).collect(),
-                groups: admin
-                    .plane
-                    .target_groups()
-                    .into_iter()
-                    .map(|g| g.name)
-                    .collect(),
-            };
-            let text = render_metrics(&snapshots, style, &health, &labels);
+            let text = render_metrics(&snapshots, style, &health, &admin.plane.labels());
             reply(&mut stream, 200, "text/plain; version=0.0.4", &text)
         }
         (Method::Get, b"/health") => reply(&mut stream, 200, "text/plain", "ok\n"),
@@ -426,8 +419,8 @@ fn target_groups_json(
     }
     let groups: Vec<serde_json::Value> = groups
         .iter()
-        .enumerate()
-        .map(|(i, g)| {
+        .map(|g| {
+            let i = g.slot;
             let targets: Vec<serde_json::Value> = g
                 .targets
                 .iter()

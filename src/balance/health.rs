@@ -105,6 +105,16 @@ impl TargetHealth {
         }
     }
 
+    /// A target under checks that is already `health`: one a reload moved into a replacement
+    /// group keeps its state, and one whose group had checks off (so was healthy) starts
+    /// `Healthy` rather than stop taking requests until its first probe.
+    pub fn with_health(health: Health) -> TargetHealth {
+        TargetHealth {
+            health,
+            ..TargetHealth::new(true)
+        }
+    }
+
     pub fn health(&self) -> Health {
         self.health
     }

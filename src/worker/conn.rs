@@ -96,7 +96,7 @@ impl ClientClock {
     fn emit(&self, w: &Worker, peer: SocketAddr) {
         if let (Some(log), Some(mut record)) = (&w.log, self.log.borrow_mut().take()) {
             record.finished.get_or_insert_with(Instant::now);
-            let listener = w.listener_addrs.get(self.listener).copied();
+            let listener = w.listener_addr(self.listener);
             log.push(&record.entry(peer, listener));
         }
     }
@@ -368,7 +368,7 @@ async fn handle_request(
     // Past the keep-alive duration this response is the connection's last (DESIGN.md §4).
     let client_keep_alive = !close_after
         && !clock.keep_alive_over()
-        && !w.stopping()
+        && !w.closing(listener)
         && match head.version {
             Version::Http11 => !opts.close,
             Version::Http10 => opts.keep_alive && !opts.close,
@@ -377,11 +377,18 @@ async fn handle_request(
     // One reading of the request-target serves routing and the forwarded head alike.
     let target = http::split_target(head.target.of(&rbuf));
     let host = forward::routing_host(http::header_value(&rbuf, &head.headers, b"host"), &target);
-    let group = w.routers.borrow()[listener].route(host, target.path);
+    let group = w.route(listener, host, target.path);
     clock.group.set(Some(group));
+    // The request holds its group to its end, whatever a reload does meanwhile. A group is
+    // only removed after the routers stop naming it, so this is not expected to miss.
+    let Some(g) = w.group(group) else {
+        return (
+            reply_error(w, client, clock, Cause::NoTarget, true).await,
+            rbuf,
+        );
+    };
     // The first choice is made here, while the head's bytes are at hand for a hashed header.
     let first = {
-        let g = &w.groups[group];
         let selector = &mut *g.selector.borrow_mut();
         let header = selector
             .hash_header()
@@ -394,7 +401,7 @@ async fn handle_request(
     let fwd = Forwarding {
         target,
         peer,
-        listener_port: w.ports[listener],
+        listener_port: w.listener_port(listener),
         upgrade: opts.upgrade,
         close: close_after,
     };
@@ -427,6 +434,7 @@ async fn handle_request(
         ct,
         clock,
         group,
+        group_state: &g,
         first,
         method: head.method,
         client_version: head.version,
@@ -532,6 +540,8 @@ pub struct Exchange<'a> {
     pub ct: &'a Timer,
     pub clock: &'a ClientClock,
     pub group: usize,
+    /// The group at slot `group`, held for the whole exchange.
+    pub group_state: &'a GroupState,
     /// The selector's first choice; `None` when the group has no target to pick.
     pub first: Option<TargetRef>,
     pub method: Method,
@@ -592,7 +602,7 @@ async fn try_targets(
     mut rbuf: Vec<u8>,
 ) -> Result<(Next, Vec<u8>), (Cause, Vec<u8>)> {
     let w = ctx.w;
-    let group = &w.groups[ctx.group];
+    let group = ctx.group_state;
     let idle = w.attrs().idle_timeout;
     let Some(first) = ctx.first else {
         return Err((Cause::NoTarget, rbuf));
@@ -638,7 +648,7 @@ async fn try_targets(
                         }
                         if let (Some(i), Cause::ConnectRefused | Cause::Unreachable) = (now, cause)
                         {
-                            w.target_refused(ctx.group, i);
+                            w.target_refused(group, i);
                         }
                         if cause == Cause::ConnectTimeout {
                             break 'targets;
@@ -673,7 +683,7 @@ async fn try_targets(
                         retries = Some(retry_order(group, first).into_iter());
                     }
                     if let Some(i) = group.current(target) {
-                        w.target_refused(ctx.group, i);
+                        w.target_refused(group, i);
                     }
                     continue 'targets;
                 }

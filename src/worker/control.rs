@@ -1,21 +1,30 @@
 //! The control plane's way into the workers. The admin thread holds a [`ControlPlane`]: the
-//! attributes in force, each group's target list (registrations, draining), and one channel
-//! per worker. Each worker drains its channel every `POLL` in a task of its own, so a change
-//! reaches every worker within that, and the request path never takes a lock: it reads the
-//! worker's own copies.
+//! attributes in force, the listeners and each group's target list (registrations,
+//! draining), and one channel per worker. Each worker drains its channel every `POLL` in a task
+//! of its own, so a change reaches every worker within that, and the request path never takes
+//! a lock: it reads the worker's own copies.
+//!
+//! Listeners and groups are known to the workers by slot: their index in the config at start,
+//! then a new slot for each one a reload adds (or, for a group whose settings changed,
+//! replaces). Slots are never reused, so a request, a pooled connection's timer or a probe
+//! result that still names an old slot finds the group it meant, or nothing.
 
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
-use crate::admin::{GroupListing, HealthTable, Published, RefusedChange};
-use crate::balance::Router;
+use crate::admin::{GroupListing, HealthTable, Labels, Published, RefusedChange};
+use crate::balance::Health;
 use crate::config::{Attributes, Config, ConfigError, Listener, Target, TargetGroup};
 
+use super::group::GroupState;
 use super::health::{self, HealthCommand, Probed};
+use super::listen::bind_group;
+use super::server::accept_loop;
 use super::state::Worker;
 
 /// How often a worker looks for control messages.
@@ -40,7 +49,7 @@ pub enum Control {
     },
     /// Stop accepting, finish what is in flight, then exit.
     Stop,
-    /// A listener's rules after a reload.
+    /// A listener's rules after a reload (group indices are slots).
     Routes { listener: usize, config: Listener },
     /// The group's target list now; `draining` targets are in it but take no new requests.
     Targets {
@@ -48,13 +57,72 @@ pub enum Control {
         targets: Vec<Target>,
         draining: Vec<SocketAddr>,
     },
+    /// A group a reload added at slot `group`; `replaces`: the slot of the group it takes
+    /// over from (its settings changed), whose targets' state it starts from.
+    AddGroup {
+        group: usize,
+        config: TargetGroup,
+        replaces: Option<usize>,
+    },
+    /// A reload removed (or replaced) the group at this slot.
+    RemoveGroup { group: usize },
+    /// A listener a reload added at slot `listener`: this worker's socket of it, bound on
+    /// `addr`, and its rules (group indices are slots).
+    Listen {
+        listener: usize,
+        addr: SocketAddr,
+        config: Listener,
+        socket: std::net::TcpListener,
+    },
+    /// A reload removed the listener at this slot: stop accepting on it, and close its
+    /// connections after their next response.
+    Unlisten { listener: usize },
 }
 
 /// A group as the control plane keeps it.
 struct GroupView {
+    slot: usize,
     config: TargetGroup,
     /// Deregistered targets still in `config.targets`, and when their drain began.
     draining: Vec<(SocketAddr, Instant)>,
+    /// Slots the group had before reloads replaced it: its metrics keep their labels.
+    past_slots: Vec<usize>,
+}
+
+/// A listener as the control plane keeps it.
+struct ListenerView {
+    slot: usize,
+    /// As the file has it (group indices into the file's groups); a reload finds the
+    /// listener again by its address and port.
+    config: Listener,
+    /// The rules the workers route by: group indices are slots.
+    routes: Listener,
+    bound: SocketAddr,
+}
+
+impl ListenerView {
+    fn same_socket(&self, l: &Listener) -> bool {
+        (self.config.address, self.config.port) == (l.address, l.port)
+    }
+}
+
+/// `l` with its group indices (into the file's groups) turned into slots.
+fn slotted(l: &Listener, slots: &[usize]) -> Listener {
+    let slot = |i: usize| slots.get(i).copied().unwrap_or(i);
+    let mut routes = l.clone();
+    routes.default_target_group = slot(l.default_target_group);
+    for r in &mut routes.rules {
+        r.target_group = slot(r.target_group);
+    }
+    routes
+}
+
+/// A group's settings other than its targets: when they change, a reload replaces the group.
+fn settings(g: &TargetGroup) -> TargetGroup {
+    TargetGroup {
+        targets: Vec::new(),
+        ..g.clone()
+    }
 }
 
 /// The attributes in force, the target lists, and the way to every worker.
@@ -65,32 +133,54 @@ pub struct ControlPlane {
     health: OnceLock<Sender<HealthCommand>>,
     table: HealthTable,
     published: Vec<Published>,
-    stopping: std::sync::atomic::AtomicBool,
+    stopping: AtomicBool,
     /// Where `reload` reads the config from (`None` for `ringway demo`), and the listeners
-    /// as last loaded.
+    /// as last loaded. A reload locks `listeners`, then `groups`.
     config_path: Option<std::path::PathBuf>,
-    listeners: Mutex<Vec<Listener>>,
+    listeners: Mutex<Vec<ListenerView>>,
+    /// The slots the next added listener and group get.
+    next_listener: AtomicUsize,
+    next_group: AtomicUsize,
 }
 
 impl ControlPlane {
+    /// `bound`: where each of `config`'s listeners is bound.
     pub(super) fn new(
         config: &Config,
+        bound: &[SocketAddr],
         config_path: Option<std::path::PathBuf>,
         workers: Vec<Sender<Control>>,
         table: HealthTable,
         published: Vec<Published>,
     ) -> Self {
         let (attrs, groups) = (config.attributes, &config.target_groups);
+        let listeners = config
+            .listeners
+            .iter()
+            .zip(bound)
+            .enumerate()
+            .map(|(slot, (l, &bound))| ListenerView {
+                slot,
+                config: l.clone(),
+                routes: l.clone(),
+                bound,
+            })
+            .collect();
         ControlPlane {
             config_path,
-            listeners: Mutex::new(config.listeners.clone()),
+            listeners: Mutex::new(listeners),
+            next_listener: AtomicUsize::new(config.listeners.len()),
+            next_group: AtomicUsize::new(groups.len()),
             attrs: Mutex::new(attrs),
             groups: Mutex::new(
                 groups
                     .iter()
-                    .map(|g| GroupView {
+                    .enumerate()
+                    .map(|(slot, g)| GroupView {
+                        slot,
                         config: g.clone(),
                         draining: Vec::new(),
+                        past_slots: Vec::new(),
                     })
                     .collect(),
             ),
@@ -98,13 +188,19 @@ impl ControlPlane {
             health: OnceLock::new(),
             table,
             published,
-            stopping: std::sync::atomic::AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
         }
     }
 
     /// Where registrations and removals reach the health checker.
     pub(super) fn set_health(&self, tx: Sender<HealthCommand>) {
         let _ = self.health.set(tx);
+    }
+
+    fn tell_checker(&self, command: HealthCommand) {
+        if let Some(tx) = self.health.get() {
+            let _ = tx.send(command);
+        }
     }
 
     pub fn attributes(&self) -> Attributes {
@@ -124,10 +220,27 @@ impl ControlPlane {
         Ok(next)
     }
 
-    /// Re-reads the config file and applies it without dropping a connection: attributes,
-    /// listener rules, and each group's targets (new ones registered, missing ones drained,
-    /// weights changed). Listeners and target groups themselves, and a group's other
-    /// settings, cannot change on a reload yet: such a file is refused whole.
+    /// The bound address of each listener, in the order of the file last loaded.
+    pub fn listeners(&self) -> Vec<SocketAddr> {
+        let listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        listeners.iter().map(|l| l.bound).collect()
+    }
+
+    /// Re-reads the config file and applies it without dropping a connection or failing a
+    /// request in flight, all or nothing:
+    /// - attributes;
+    /// - listeners, found again by address and port: a new one is bound in every worker
+    ///   (a bind error refuses the file), a missing one stops accepting and its connections
+    ///   close after their next response, and one whose rules changed routes by the new ones;
+    /// - target groups, found again by name: a new one is added, a missing one removed
+    ///   (requests in flight on it finish), and one whose settings other than its targets
+    ///   changed is replaced by a group with the new settings whose targets start with the
+    ///   health they have now;
+    /// - each group's targets: new ones registered, missing ones drained, weights changed
+    ///   (the file wins over live registrations).
+    ///
+    /// While `deletion_protection.enabled` is true (as it was before this reload), a file
+    /// that removes a listener or a group is refused with 409.
     pub fn reload(&self) -> Result<String, RefusedChange> {
         let Some(path) = &self.config_path else {
             return Err(RefusedChange::conflict(
@@ -137,43 +250,56 @@ impl ControlPlane {
         let next = Config::load(path).map_err(|e| RefusedChange::bad(e.to_string()))?;
         let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
         let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
-        let restart = |what: String| {
-            RefusedChange::conflict(format!(
-                "{what} cannot change on a reload yet; nothing was applied (restart to change it)"
-            ))
-        };
-        if next.listeners.len() != listeners.len()
-            || next
-                .listeners
-                .iter()
-                .zip(listeners.iter())
-                .any(|(a, b)| (a.address, a.port) != (b.address, b.port))
-        {
-            return Err(restart("the set of listeners".into()));
+
+        // What the file keeps, adds and removes; nothing is applied until it all can be.
+        let mut kept_listener: Vec<Option<usize>> = Vec::new();
+        for l in &next.listeners {
+            let found = (0..listeners.len())
+                .find(|&k| listeners[k].same_socket(l) && !kept_listener.contains(&Some(k)));
+            kept_listener.push(found);
         }
-        if next.target_groups.len() != groups.len()
-            || next
-                .target_groups
-                .iter()
-                .zip(groups.iter())
-                .any(|(a, b)| a.name != b.config.name)
+        let removed_listeners: Vec<usize> = (0..listeners.len())
+            .filter(|k| !kept_listener.contains(&Some(*k)))
+            .collect();
+        let removed_groups: Vec<usize> = (0..groups.len())
+            .filter(|&k| {
+                !next
+                    .target_groups
+                    .iter()
+                    .any(|g| g.name == groups[k].config.name)
+            })
+            .collect();
+        if self.attributes().deletion_protection
+            && (!removed_listeners.is_empty() || !removed_groups.is_empty())
         {
-            return Err(restart("the set of target groups".into()));
+            let what: Vec<String> = removed_listeners
+                .iter()
+                .map(|&k| format!("listener {}", listeners[k].bound))
+                .chain(
+                    removed_groups
+                        .iter()
+                        .map(|&k| format!("target group {}", groups[k].config.name)),
+                )
+                .collect();
+            return Err(RefusedChange::conflict(format!(
+                "deletion protection is on and this file removes {}: run `ringway attrs set deletion_protection.enabled=false` first; nothing was applied",
+                what.join(", ")
+            )));
         }
-        for (new, old) in next.target_groups.iter().zip(groups.iter()) {
-            let settings = |g: &TargetGroup| TargetGroup {
-                targets: Vec::new(),
-                ..g.clone()
-            };
-            if settings(new) != settings(&old.config) {
-                return Err(restart(format!(
-                    "target group {}'s settings other than its targets",
-                    new.name
-                )));
+        let mut sockets = Vec::new();
+        for (l, kept) in next.listeners.iter().zip(&kept_listener) {
+            if kept.is_none() {
+                let addr = SocketAddr::new(l.address, l.port);
+                let bound = bind_group(addr, self.workers.len()).map_err(|e| {
+                    RefusedChange::conflict(format!(
+                        "cannot listen on {addr}: {e}; nothing was applied"
+                    ))
+                })?;
+                sockets.push(bound);
             }
         }
+
         let mut changes = Vec::new();
-        // Attributes.
         {
             let mut attrs = self.attrs.lock().unwrap_or_else(|e| e.into_inner());
             if *attrs != next.attributes {
@@ -182,52 +308,95 @@ impl ControlPlane {
                 self.broadcast(|| Control::Attributes(next.attributes));
             }
         }
-        // Listener rules.
-        for (i, (new, old)) in next.listeners.iter().zip(listeners.iter()).enumerate() {
-            if new != old {
-                changes.push(format!("listener {i} rules"));
-                self.broadcast(|| Control::Routes {
-                    listener: i,
-                    config: new.clone(),
-                });
-            }
+        // Groups first, so that no router names a slot a worker does not have yet.
+        let mut old_groups: Vec<Option<GroupView>> =
+            std::mem::take(&mut *groups).into_iter().map(Some).collect();
+        let mut retired = Vec::new();
+        for new in &next.target_groups {
+            let found = old_groups
+                .iter()
+                .position(|g| g.as_ref().is_some_and(|g| g.config.name == new.name));
+            let view = match found.and_then(|k| old_groups[k].take()) {
+                Some(mut old) if settings(&old.config) == settings(new) => {
+                    if self.retarget(&mut old, new) {
+                        changes.push(format!("target group {} targets", new.name));
+                    }
+                    old
+                }
+                Some(old) => {
+                    changes.push(format!("target group {} settings changed", new.name));
+                    let view = self.replace_group(&old, new);
+                    retired.push(old);
+                    view
+                }
+                None => {
+                    changes.push(format!("target group {} added", new.name));
+                    self.add_group(new)
+                }
+            };
+            groups.push(view);
         }
-        *listeners = next.listeners.clone();
+        let slots: Vec<usize> = groups.iter().map(|g| g.slot).collect();
+        // Listeners: the file's order is the listing's.
+        let mut old_listeners: Vec<Option<ListenerView>> = std::mem::take(&mut *listeners)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut sockets = sockets.into_iter();
+        for (new, kept) in next.listeners.iter().zip(kept_listener) {
+            let routes = slotted(new, &slots);
+            let view = match kept.and_then(|k| old_listeners[k].take()) {
+                Some(mut view) => {
+                    if view.config != *new {
+                        changes.push(format!("listener {} rules", view.bound));
+                    }
+                    // Also when only the slot of a group it names changed (replaced).
+                    if view.routes != routes {
+                        self.broadcast(|| Control::Routes {
+                            listener: view.slot,
+                            config: routes.clone(),
+                        });
+                    }
+                    view.config = new.clone();
+                    view.routes = routes;
+                    view
+                }
+                None => {
+                    let Some((bound, group)) = sockets.next() else {
+                        continue;
+                    };
+                    let slot = self.next_listener.fetch_add(1, Ordering::SeqCst);
+                    for (worker, socket) in self.workers.iter().zip(group) {
+                        let _ = worker.send(Control::Listen {
+                            listener: slot,
+                            addr: bound,
+                            config: routes.clone(),
+                            socket,
+                        });
+                    }
+                    changes.push(format!("listener {bound} added"));
+                    ListenerView {
+                        slot,
+                        config: new.clone(),
+                        routes,
+                        bound,
+                    }
+                }
+            };
+            listeners.push(view);
+        }
+        for old in old_listeners.into_iter().flatten() {
+            changes.push(format!("listener {} removed", old.bound));
+            self.broadcast(|| Control::Unlisten { listener: old.slot });
+        }
         drop(listeners);
-        // Targets: the file is the truth.
-        for (index, new) in next.target_groups.iter().enumerate() {
-            let g = &mut groups[index];
-            let mut changed = false;
-            for t in &new.targets {
-                let draining = g.draining.iter().position(|d| d.0 == t.address);
-                match g.config.targets.iter_mut().find(|c| c.address == t.address) {
-                    Some(current) => {
-                        if let Some(pos) = draining {
-                            g.draining.remove(pos);
-                            changed = true;
-                        }
-                        if current.weight != t.weight {
-                            current.weight = t.weight;
-                            changed = true;
-                        }
-                    }
-                    None => {
-                        self.add_target(index, g, *t);
-                        changed = true;
-                    }
-                }
-            }
-            for current in &g.config.targets {
-                let kept = new.targets.iter().any(|t| t.address == current.address);
-                if !kept && !g.draining.iter().any(|d| d.0 == current.address) {
-                    g.draining.push((current.address, Instant::now()));
-                    changed = true;
-                }
-            }
-            if changed {
-                changes.push(format!("target group {} targets", new.name));
-                self.send_targets(index, g);
-            }
+        // Then the groups no router names any more.
+        for old in old_groups.into_iter().flatten() {
+            changes.push(format!("target group {} removed", old.config.name));
+            self.remove_group(&old, true);
+        }
+        for old in retired {
+            self.remove_group(&old, false);
         }
         let summary = if changes.is_empty() {
             "nothing changed".to_string()
@@ -238,6 +407,149 @@ impl ControlPlane {
         Ok(summary)
     }
 
+    /// Makes `g`'s targets the file's `new`: new ones registered, missing ones drained,
+    /// weights changed, draining ones named again kept. True when something changed.
+    fn retarget(&self, g: &mut GroupView, new: &TargetGroup) -> bool {
+        let mut changed = false;
+        for t in &new.targets {
+            let draining = g.draining.iter().position(|d| d.0 == t.address);
+            match g.config.targets.iter_mut().find(|c| c.address == t.address) {
+                Some(current) => {
+                    if let Some(pos) = draining {
+                        g.draining.remove(pos);
+                        changed = true;
+                    }
+                    if current.weight != t.weight {
+                        current.weight = t.weight;
+                        changed = true;
+                    }
+                }
+                None => {
+                    self.add_target(g, *t);
+                    changed = true;
+                }
+            }
+        }
+        changed |= drain_missing(g, new);
+        if changed {
+            self.send_targets(g);
+        }
+        changed
+    }
+
+    /// A group the file adds: a new slot in every worker, its rows, its probes.
+    fn add_group(&self, new: &TargetGroup) -> GroupView {
+        let slot = self.next_group.fetch_add(1, Ordering::SeqCst);
+        self.broadcast(|| Control::AddGroup {
+            group: slot,
+            config: new.clone(),
+            replaces: None,
+        });
+        if let Ok(mut table) = self.table.lock() {
+            table.extend(
+                new.targets
+                    .iter()
+                    .map(|t| health::row(slot, new, t.address)),
+            );
+        }
+        if new.health_check.enabled {
+            for t in &new.targets {
+                self.tell_checker(HealthCommand::Add(Probed::new(slot, new, t.address)));
+            }
+        }
+        GroupView {
+            slot,
+            config: new.clone(),
+            draining: Vec::new(),
+            past_slots: Vec::new(),
+        }
+    }
+
+    /// A group whose settings the file changes: a new slot with the new settings, whose
+    /// targets start with the health they have in `old` (the caller removes `old` once the
+    /// routers name the new slot). Targets the file leaves out drain in the new group.
+    fn replace_group(&self, old: &GroupView, new: &TargetGroup) -> GroupView {
+        let slot = self.next_group.fetch_add(1, Ordering::SeqCst);
+        let mut view = GroupView {
+            slot,
+            config: new.clone(),
+            draining: Vec::new(),
+            past_slots: old.past_slots.iter().copied().chain([old.slot]).collect(),
+        };
+        // Draining targets stay until their drain ends; those the file names again do not.
+        for t in &old.config.targets {
+            if !new.targets.iter().any(|n| n.address == t.address) {
+                view.config.targets.push(*t);
+                if let Some(d) = old.draining.iter().find(|d| d.0 == t.address) {
+                    view.draining.push(*d);
+                }
+            }
+        }
+        drain_missing(&mut view, new);
+        self.broadcast(|| Control::AddGroup {
+            group: slot,
+            config: view.config.clone(),
+            replaces: Some(old.slot),
+        });
+        if !view.draining.is_empty() {
+            self.send_targets(&view);
+        }
+        let (was_checked, checked) = (
+            old.config.health_check.enabled,
+            view.config.health_check.enabled,
+        );
+        let mut rows = Vec::new();
+        for t in &view.config.targets {
+            let known = old.config.targets.iter().any(|o| o.address == t.address);
+            let now = self.table.lock().ok().and_then(|table| {
+                table
+                    .iter()
+                    .find(|r| r.group_index == old.slot && r.target == t.address)
+                    .map(|r| r.health)
+            });
+            // What the target is now: as checked, healthy when unchecked, else new.
+            let health = match (checked, known, now) {
+                (false, _, _) => Health::Healthy,
+                (true, true, Some(h)) => h,
+                (true, true, None) => Health::Healthy,
+                (true, false, _) => Health::Initial,
+            };
+            let mut row = health::row(slot, &view.config, t.address);
+            row.health = health;
+            rows.push(row);
+            if checked {
+                let probed = Probed::new(slot, &view.config, t.address).starting(health);
+                self.tell_checker(if known && was_checked {
+                    HealthCommand::Move(old.slot, probed)
+                } else {
+                    HealthCommand::Add(probed)
+                });
+            }
+        }
+        if let Ok(mut table) = self.table.lock() {
+            table.extend(rows);
+        }
+        view
+    }
+
+    /// Takes a removed (`removed`) or replaced group out of the workers, the admin table and
+    /// the checker; requests in flight on it finish.
+    fn remove_group(&self, old: &GroupView, removed: bool) {
+        self.broadcast(|| Control::RemoveGroup { group: old.slot });
+        if let Ok(mut table) = self.table.lock() {
+            table.retain(|r| r.group_index != old.slot);
+        }
+        // A probe moved to the replacement group is no longer under the old slot.
+        for t in &old.config.targets {
+            self.tell_checker(HealthCommand::Remove(old.slot, t.address));
+        }
+        if removed {
+            eprintln!(
+                "ringway: target group {} removed; requests in flight on it finish",
+                old.config.name
+            );
+        }
+    }
     /// Starts a graceful stop; refused while `deletion_protection.enabled` is true (`force`,
     /// for SIGTERM from the service manager, stops anyway).
     pub fn stop(&self, force: bool) -> Result<(), RefusedChange> {
@@ -247,10 +559,7 @@ impl ControlPlane {
                     .into(),
             ));
         }
-        if !self
-            .stopping
-            .swap(true, std::sync::atomic::Ordering::SeqCst)
-        {
+        if !self.stopping.swap(true, Ordering::SeqCst) {
             eprintln!("ringway: stopping: listeners closed, draining connections");
         }
         self.broadcast(|| Control::Stop);
@@ -258,7 +567,7 @@ impl ControlPlane {
     }
 
     pub fn is_stopping(&self) -> bool {
-        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+        self.stopping.load(Ordering::SeqCst)
     }
 
     /// Sends one message to every worker.
@@ -266,6 +575,33 @@ impl ControlPlane {
         for w in &self.workers {
             let _ = w.send(message());
         }
+    }
+
+    /// The metrics' labels by slot: live listeners' addresses, live groups' names (on the
+    /// slots they had before reloads replaced them too); removed ones are `None`.
+    pub fn labels(&self) -> Labels {
+        let mut labels = Labels {
+            listeners: vec![None; self.next_listener.load(Ordering::SeqCst)],
+            groups: vec![None; self.next_group.load(Ordering::SeqCst)],
+        };
+        for l in self
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            if let Some(label) = labels.listeners.get_mut(l.slot) {
+                *label = Some(l.bound.to_string());
+            }
+        }
+        for g in self.groups.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            for &slot in g.past_slots.iter().chain([&g.slot]) {
+                if let Some(label) = labels.groups.get_mut(slot) {
+                    *label = Some(g.config.name.clone());
+                }
+            }
+        }
+        labels
     }
 
     /// Every group with its targets and whether each is draining.
@@ -281,6 +617,7 @@ impl ControlPlane {
                     .map(|t| (*t, g.draining.iter().any(|d| d.0 == t.address)))
                     .collect();
                 GroupListing {
+                    slot: g.slot,
                     name: g.config.name.clone(),
                     algorithm: g.config.algorithm.name(),
                     targets,
@@ -293,7 +630,7 @@ impl ControlPlane {
     /// once. A draining target registered again stops draining.
     pub fn register(&self, group: &str, target: Target) -> Result<(), RefusedChange> {
         let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
-        let (index, g) = find_group(&mut groups, group)?;
+        let g = find_group(&mut groups, group)?;
         if target.weight > 999 {
             return Err(RefusedChange::bad(format!(
                 "weight {}: allowed 0..=999",
@@ -316,27 +653,25 @@ impl ControlPlane {
                 target.address
             )));
         } else {
-            self.add_target(index, g, target);
+            self.add_target(g, target);
         }
-        self.send_targets(index, g);
+        self.send_targets(g);
         Ok(())
     }
 
-    /// Puts a new target in group `index`: its list, the admin table, and the checker's
+    /// Puts a new target in group `g`: its list, the admin table, and the checker's
     /// probes when the group has checks on. The caller sends the list to the workers.
-    fn add_target(&self, index: usize, g: &mut GroupView, target: Target) {
+    fn add_target(&self, g: &mut GroupView, target: Target) {
         g.config.targets.push(target);
         if let Ok(mut table) = self.table.lock() {
-            table.push(health::row(index, &g.config, target.address));
+            table.push(health::row(g.slot, &g.config, target.address));
         }
         if g.config.health_check.enabled {
-            if let Some(tx) = self.health.get() {
-                let _ = tx.send(HealthCommand::Add(Probed::new(
-                    index,
-                    &g.config,
-                    target.address,
-                )));
-            }
+            self.tell_checker(HealthCommand::Add(Probed::new(
+                g.slot,
+                &g.config,
+                target.address,
+            )));
         }
     }
 
@@ -344,7 +679,7 @@ impl ControlPlane {
     /// group when its requests in flight are done, or `deregistration_delay` at most.
     pub fn deregister(&self, group: &str, addr: SocketAddr) -> Result<(), RefusedChange> {
         let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
-        let (index, g) = find_group(&mut groups, group)?;
+        let g = find_group(&mut groups, group)?;
         if !g.config.targets.iter().any(|t| t.address == addr) {
             return Err(RefusedChange::not_found(format!(
                 "target {addr} is not registered in target group {group}"
@@ -354,7 +689,7 @@ impl ControlPlane {
             g.draining.push((addr, Instant::now()));
             eprintln!("ringway: target group {group}: target {addr} is draining");
         }
-        self.send_targets(index, g);
+        self.send_targets(g);
         Ok(())
     }
 
@@ -362,7 +697,8 @@ impl ControlPlane {
     /// or the deregistration delay has passed. Called once a second.
     pub(super) fn finish_drains(&self) {
         let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
-        for (index, g) in groups.iter_mut().enumerate() {
+        for g in groups.iter_mut() {
+            let index = g.slot;
             let delay = g.config.deregistration_delay;
             let mut done = Vec::new();
             for &(addr, since) in &g.draining {
@@ -384,11 +720,9 @@ impl ControlPlane {
                     "ringway: target group {}: target {addr} deregistered",
                     g.config.name
                 );
-                if let Some(tx) = self.health.get() {
-                    let _ = tx.send(HealthCommand::Remove(index, *addr));
-                }
+                self.tell_checker(HealthCommand::Remove(index, *addr));
             }
-            self.send_targets(index, g);
+            self.send_targets(g);
         }
     }
 
@@ -407,7 +741,8 @@ impl ControlPlane {
             .sum()
     }
 
-    fn send_targets(&self, group: usize, g: &GroupView) {
+    fn send_targets(&self, g: &GroupView) {
+        let group = g.slot;
         let targets = g.config.targets.clone();
         let draining: Vec<SocketAddr> = g.draining.iter().map(|d| d.0).collect();
         self.broadcast(|| Control::Targets {
@@ -421,12 +756,28 @@ impl ControlPlane {
 fn find_group<'a>(
     groups: &'a mut [GroupView],
     name: &str,
-) -> Result<(usize, &'a mut GroupView), RefusedChange> {
+) -> Result<&'a mut GroupView, RefusedChange> {
     groups
         .iter_mut()
-        .enumerate()
-        .find(|(_, g)| g.config.name == name)
+        .find(|g| g.config.name == name)
         .ok_or_else(|| RefusedChange::not_found(format!("no target group named {name:?}")))
+}
+
+/// Starts draining the targets of `g` the file's `new` leaves out. True when one started.
+fn drain_missing(g: &mut GroupView, new: &TargetGroup) -> bool {
+    let mut changed = false;
+    for current in &g.config.targets {
+        let kept = new.targets.iter().any(|t| t.address == current.address);
+        if !kept && !g.draining.iter().any(|d| d.0 == current.address) {
+            g.draining.push((current.address, Instant::now()));
+            eprintln!(
+                "ringway: target group {}: target {} is draining",
+                g.config.name, current.address
+            );
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// Applies the control plane's messages to worker `w` until the plane is gone.
@@ -434,7 +785,7 @@ pub(super) async fn control_loop(w: Rc<Worker>, rx: Receiver<Control>) {
     loop {
         monoio::time::sleep(POLL).await;
         let now = w.timers.now();
-        for g in &w.groups {
+        for g in w.live_groups() {
             g.expire_suspects(now);
             g.advance_ramps(now);
         }
@@ -442,18 +793,45 @@ pub(super) async fn control_loop(w: Rc<Worker>, rx: Receiver<Control>) {
             match rx.try_recv() {
                 Ok(Control::Attributes(attrs)) => w.set_attrs(attrs),
                 Ok(Control::Stop) => w.stop(),
-                Ok(Control::Routes { listener, config }) => {
-                    if let Some(router) = w.routers.borrow_mut().get_mut(listener) {
-                        *router = Router::new(&config);
+                Ok(Control::Routes { listener, config }) => w.set_routes(listener, &config),
+                Ok(Control::AddGroup {
+                    group,
+                    config,
+                    replaces,
+                }) => {
+                    let state = match replaces.and_then(|old| w.group(old)) {
+                        Some(old) => GroupState::replacing(group, &config, w.id, &old, now),
+                        None => GroupState::new(group, &config, w.id),
+                    };
+                    w.add_group(state);
+                }
+                Ok(Control::RemoveGroup { group }) => w.remove_group(group),
+                Ok(Control::Listen {
+                    listener,
+                    addr,
+                    config,
+                    socket,
+                }) => {
+                    w.add_listener(listener, addr, &config);
+                    match monoio::net::TcpListener::from_std(socket) {
+                        Ok(socket) if !w.stopping() => {
+                            monoio::spawn(accept_loop(Rc::clone(&w), listener, socket));
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            eprintln!("ringway: worker {}: cannot accept on {addr}: {e}", w.id);
+                            w.close_listener(listener);
+                        }
                     }
                 }
+                Ok(Control::Unlisten { listener }) => w.close_listener(listener),
                 Ok(Control::Health {
                     group,
                     target,
                     healthy,
                     passed,
                 }) => {
-                    if let Some(g) = w.groups.get(group) {
+                    if let Some(g) = w.group(group) {
                         g.apply_health(target, healthy, passed, now);
                     }
                 }
@@ -462,7 +840,7 @@ pub(super) async fn control_loop(w: Rc<Worker>, rx: Receiver<Control>) {
                     targets,
                     draining,
                 }) => {
-                    if let Some(g) = w.groups.get(group) {
+                    if let Some(g) = w.group(group) {
                         g.update(&targets, &draining, &w.timers);
                     }
                 }
@@ -500,6 +878,10 @@ impl crate::admin::Plane for ControlPlane {
 
     fn reload(&self) -> Result<String, RefusedChange> {
         ControlPlane::reload(self)
+    }
+
+    fn labels(&self) -> Labels {
+        ControlPlane::labels(self)
     }
 
     fn is_stopping(&self) -> bool {

@@ -58,6 +58,9 @@ pub struct TargetRef {
 }
 
 pub struct GroupState {
+    /// Where the group is in the worker's list: its index in the config at start, a new slot
+    /// for a group a reload added or replaced (slots are never reused).
+    pub slot: usize,
     pub targets: RefCell<Vec<TargetSlot>>,
     /// Bumped by every change of the target list.
     pub generation: Cell<u64>,
@@ -72,10 +75,11 @@ pub struct GroupState {
 }
 
 impl GroupState {
-    /// Group `index` of the config, in worker `worker` (which seeds the random algorithms:
-    /// the workers' draws differ).
-    pub fn new(index: usize, g: &TargetGroup, worker: usize) -> Self {
+    /// Group `g` at `slot`, in worker `worker` (which seeds the random algorithms: the
+    /// workers' draws differ).
+    pub fn new(slot: usize, g: &TargetGroup, worker: usize) -> Self {
         GroupState {
+            slot,
             targets: RefCell::new(
                 g.targets
                     .iter()
@@ -91,12 +95,58 @@ impl GroupState {
             checks: g.health_check.enabled,
             slow_start: g.slow_start,
             pool: RefCell::new(Pool::new(
-                index,
+                slot,
                 g.targets.len(),
                 g.pool_max_idle_per_target,
                 g.pool_idle_timeout,
             )),
         }
+    }
+
+    /// Group `g` at `slot` replacing `old` (a reload changed its settings): targets it shares
+    /// with `old` keep what this worker knows of them (health, suspect marks, slow start,
+    /// counters), so the new group sends no request to a target known unhealthy and keeps
+    /// sending to healthy ones while the checks carry on. With checks off, all are healthy.
+    pub fn replacing(
+        slot: usize,
+        g: &TargetGroup,
+        worker: usize,
+        old: &GroupState,
+        now: u64,
+    ) -> Self {
+        let next = GroupState::new(slot, g, worker);
+        {
+            let old_targets = old.targets.borrow();
+            let old_avail = old.avail.borrow();
+            let targets = next.targets.borrow();
+            let mut states = Vec::with_capacity(targets.len());
+            for target in targets.iter() {
+                let Some(j) = old_targets.iter().position(|t| t.addr == target.addr) else {
+                    states.push(None);
+                    continue;
+                };
+                let was = &old_targets[j];
+                target.connects.set(was.connects.get());
+                target.suspect_since.set(was.suspect_since.get());
+                target.ramp.set(match was.ramp.get() {
+                    _ if next.slow_start.is_zero() => Ramp::Off,
+                    Ramp::Waiting if !next.checks => Ramp::Since(now),
+                    ramp => ramp,
+                });
+                let mut state = old_avail.state(j);
+                state.healthy = state.healthy || !next.checks;
+                state.ramp = next.ramp_of(target, now);
+                states.push(Some(state));
+            }
+            next.avail.borrow_mut().modify(|all| {
+                for (s, inherited) in all.iter_mut().zip(states) {
+                    if let Some(state) = inherited {
+                        *s = state;
+                    }
+                }
+            });
+        }
+        next
     }
 
     /// A new target's state: `initial` until its first passing probe when checks run.

@@ -17,7 +17,7 @@ use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
 use monoio::net::TcpStream;
 
 use crate::admin::{HealthRow, HealthTable};
-use crate::balance::{probe_request, ProbeOutcome, TargetHealth};
+use crate::balance::{probe_request, Health, ProbeOutcome, TargetHealth};
 use crate::config::{Config, HealthCheck, TargetGroup};
 
 use super::control::{Control, ControlPlane};
@@ -57,18 +57,20 @@ pub enum HealthCommand {
     Add(Probed),
     /// A target left its group.
     Remove(usize, SocketAddr),
+    /// A reload replaced the target's group (at this slot) with `Probed`'s: the checks go on
+    /// with the state they reached, under the new group's settings. A target not checked in
+    /// the old group starts as `Probed` says.
+    Move(usize, Probed),
 }
 
-/// Starts the checker thread when a group has checks on; returns where to send it commands.
+/// Starts the checker thread; returns where to send it commands. It runs even when no group
+/// has checks on: a reload may add one.
 pub fn start(
     config: &Config,
     plane: Arc<ControlPlane>,
     table: HealthTable,
     choice: DriverChoice,
-) -> io::Result<Option<Sender<HealthCommand>>> {
-    if !config.target_groups.iter().any(|g| g.health_check.enabled) {
-        return Ok(None);
-    }
+) -> io::Result<Sender<HealthCommand>> {
     let mut targets = Vec::new();
     for (g, group) in config.target_groups.iter().enumerate() {
         if group.health_check.enabled {
@@ -90,7 +92,7 @@ pub fn start(
                 eprintln!("ringway: health checks cannot start: {e}");
             }
         })?;
-    Ok(Some(tx))
+    Ok(tx)
 }
 
 /// One target under active checks.
@@ -99,24 +101,38 @@ pub struct Probed {
     name: String,
     addr: SocketAddr,
     check: HealthCheck,
+    /// The state its checks start from.
+    start: Health,
 }
 
 impl Probed {
+    /// A target of group `g` at slot `group`, starting `initial`.
     pub fn new(group: usize, g: &TargetGroup, addr: SocketAddr) -> Probed {
         Probed {
             group,
             name: g.name.clone(),
             addr,
             check: g.health_check.clone(),
+            start: Health::Initial,
+        }
+    }
+
+    /// The same, starting from `health` (a reload moved it from a group that had checked it
+    /// already, or had checks off).
+    pub fn starting(self, health: Health) -> Probed {
+        Probed {
+            start: health,
+            ..self
         }
     }
 }
 
-/// A probe task's switches: probe now, and stop.
+/// A probe task's switches: probe now, stop, and go on under a replacement group.
 #[derive(Default)]
 struct Flags {
     early: Cell<bool>,
     removed: Cell<bool>,
+    moved: Cell<Option<Probed>>,
 }
 
 type Running = Vec<(usize, SocketAddr, Rc<Flags>)>;
@@ -146,6 +162,15 @@ async fn check_all(
                     }
                 }
                 HealthCommand::Add(p) => spawn(p, &mut running),
+                HealthCommand::Move(from, p) => {
+                    match running.iter_mut().find(|r| r.0 == from && r.1 == p.addr) {
+                        Some(r) => {
+                            r.0 = p.group;
+                            r.2.moved.set(Some(p));
+                        }
+                        None => spawn(p, &mut running),
+                    }
+                }
                 HealthCommand::Remove(g, addr) => running.retain(|(rg, ra, f)| {
                     let gone = *rg == g && *ra == addr;
                     if gone {
@@ -158,13 +183,16 @@ async fn check_all(
     }
 }
 
-async fn check_one(p: Probed, plane: Arc<ControlPlane>, table: HealthTable, flags: Rc<Flags>) {
-    let mut state = TargetHealth::new(true);
+async fn check_one(mut p: Probed, plane: Arc<ControlPlane>, table: HealthTable, flags: Rc<Flags>) {
+    let mut state = TargetHealth::with_health(p.start);
     loop {
         let started = Instant::now();
         let outcome = probe(p.addr, &p.check).await;
         if flags.removed.get() {
             return;
+        }
+        if let Some(next) = flags.moved.take() {
+            p = next;
         }
         let before = state.health();
         if let Some(now) = state.record(outcome, &p.check) {
@@ -176,14 +204,7 @@ async fn check_one(p: Probed, plane: Arc<ControlPlane>, table: HealthTable, flag
                 before.name(),
                 outcome_text(outcome)
             );
-            if let Ok(mut rows) = table.lock() {
-                if let Some(row) = rows
-                    .iter_mut()
-                    .find(|r| r.group_index == p.group && r.target == p.addr)
-                {
-                    row.health = now;
-                }
-            }
+            set_row(&table, p.group, p.addr, now);
         }
         let (group, target) = (p.group, p.addr);
         let (healthy, passed) = (state.routable(), outcome.passed(&p.check.matcher));
@@ -198,7 +219,32 @@ async fn check_one(p: Probed, plane: Arc<ControlPlane>, table: HealthTable, flag
             if flags.removed.get() {
                 return;
             }
+            if let Some(next) = flags.moved.take() {
+                // The replacement group learns at once what the checks know, not at the next
+                // probe (a result sent to the old group in the meantime is lost with it).
+                p = next;
+                let (group, target, healthy) = (p.group, p.addr, state.routable());
+                set_row(&table, group, target, state.health());
+                plane.broadcast(|| Control::Health {
+                    group,
+                    target,
+                    healthy,
+                    passed: false,
+                });
+            }
             monoio::time::sleep(POLL).await;
+        }
+    }
+}
+
+/// The admin table's row of `target` in the group at slot `group` says `health`.
+fn set_row(table: &HealthTable, group: usize, target: SocketAddr, health: Health) {
+    if let Ok(mut rows) = table.lock() {
+        if let Some(row) = rows
+            .iter_mut()
+            .find(|r| r.group_index == group && r.target == target)
+        {
+            row.health = health;
         }
     }
 }

@@ -158,10 +158,11 @@ pub async fn relay_response(
         (BodyFraming::Chunked, Version::Http10) => BodyFraming::CloseDelimited,
         _ => framing,
     };
-    // A worker that began stopping while this request was in flight closes after it.
+    // A worker that began stopping, or a listener a reload removed, while this request was in
+    // flight closes after it.
     let client_close = !ctx.client_keep_alive
         || client_framing == BodyFraming::CloseDelimited
-        || w.stopping()
+        || w.closing(ctx.clock.listener)
         || answered_early;
     let conn = match (client_close, ctx.client_version) {
         (true, _) => ResponseConn::Close,
@@ -205,7 +206,7 @@ pub async fn relay_response(
     } else {
         w.give_buf(ubuf);
     }
-    let group = &w.groups[ctx.group];
+    let group = ctx.group_state;
     // A target that is draining, or has left the group meanwhile, keeps no idle connection.
     let index = group
         .current(target)

@@ -29,7 +29,8 @@ pub struct ServeOptions {
 
 /// A running balancer.
 pub struct Server {
-    /// The bound address of each listener, in config order (ephemeral ports resolved).
+    /// The bound address of each listener at start, in config order (ephemeral ports
+    /// resolved); `ControlPlane::listeners` has them as reloads leave them.
     pub listeners: Vec<SocketAddr>,
     /// The driver each worker runs on.
     pub drivers: Vec<Driver>,
@@ -80,6 +81,7 @@ pub fn start(config: Config, opts: ServeOptions) -> io::Result<Server> {
         Arc::new(std::sync::Mutex::new(super::health::initial_table(&config)));
     let control = Arc::new(ControlPlane::new(
         &config,
+        &listeners,
         opts.config_path.clone(),
         control_tx,
         Arc::clone(&health),
@@ -91,9 +93,7 @@ pub fn start(config: Config, opts: ServeOptions) -> io::Result<Server> {
         Arc::clone(&health),
         opts.driver,
     )?;
-    if let Some(tx) = &probe_now {
-        control.set_health(tx.clone());
-    }
+    control.set_health(probe_now.clone());
     let drains = Arc::clone(&control);
     std::thread::Builder::new()
         .name("ringway-control".into())
@@ -140,8 +140,8 @@ pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30
 struct Links {
     publish: Published,
     control: crossbeam_channel::Receiver<Control>,
-    /// Where to ask the health checker for an early probe; `None` without checks.
-    probe_now: Option<crossbeam_channel::Sender<HealthCommand>>,
+    /// Where to ask the health checker for an early probe.
+    probe_now: crossbeam_channel::Sender<HealthCommand>,
 }
 
 fn run_worker(
@@ -181,28 +181,25 @@ fn run_worker(
         eprintln!("ringway: worker {id}: {driver} on {cpu_text}");
         let _ = ready_inner.send(Ok(driver));
         let worker = Rc::new(Worker::new(id, config, ports));
-        if let Some(tx) = links.probe_now {
-            worker.set_probe_channel(tx);
-        }
+        worker.set_probe_channel(links.probe_now);
         monoio::spawn(publish_loop(Rc::clone(&worker), links.publish));
         monoio::spawn(control_loop(Rc::clone(&worker), links.control));
         let expiring = Rc::clone(&worker);
         monoio::spawn(worker.timers.clone().drive(move |group, target, key| {
-            expiring.groups[group].pool.borrow_mut().expire(target, key);
+            // A removed group closed its pool, cancelling its entries; one that fires anyway
+            // finds no group and is dropped.
+            if let Some(g) = expiring.group(group) {
+                g.pool.borrow_mut().expire(target, key);
+            }
         }));
-        let mut accepts = Vec::new();
         for (index, listener) in listeners.into_iter().enumerate() {
-            accepts.push(monoio::spawn(accept_loop(
-                Rc::clone(&worker),
-                index,
-                listener,
-            )));
+            monoio::spawn(accept_loop(Rc::clone(&worker), index, listener));
         }
-        for a in accepts {
-            a.await;
-        }
-        // Stopping: the listeners are closed; requests in flight finish, and each keep-alive
-        // connection closes after its next response, for up to DRAIN_TIMEOUT.
+        // Listeners a reload adds get their accept loops from the control loop.
+        worker.stopped().await;
+        // Stopping: the accept loops return and close the listeners; requests in flight
+        // finish, and each keep-alive connection closes after its next response, for up to
+        // DRAIN_TIMEOUT.
         let deadline = std::time::Instant::now() + DRAIN_TIMEOUT;
         while worker.stats.active_connections.get() > 0 && std::time::Instant::now() < deadline {
             monoio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -242,12 +239,17 @@ async fn publish_loop(worker: Rc<Worker>, publish: Published) {
     }
 }
 
-/// Accepts until the worker stops; the listener closes when this returns.
-async fn accept_loop(worker: Rc<Worker>, index: usize, listener: monoio::net::TcpListener) {
+/// Accepts until the worker stops or a reload removes the listener; the listener closes when
+/// this returns.
+pub(super) async fn accept_loop(
+    worker: Rc<Worker>,
+    index: usize,
+    listener: monoio::net::TcpListener,
+) {
     loop {
         let accepted = monoio::select! {
             accepted = listener.accept() => accepted,
-            _ = worker.stopped() => return,
+            _ = worker.listener_closed(index) => return,
         };
         match accepted {
             Ok((stream, peer)) => {

@@ -4,12 +4,14 @@
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::admin::{RequestKey, Snapshot, TargetCounts};
 use crate::balance::Router;
-use crate::config::{Attributes, Config};
+use crate::config::{Attributes, Config, Listener};
 use crate::desync::{Action, HeaderMark, Reason, Verdict};
 use crate::error::Cause;
 use crate::http::Limits;
@@ -32,11 +34,13 @@ pub struct Worker {
     /// The attributes now in force; the control plane replaces them live (`control`).
     attrs: Cell<Attributes>,
     pub limits: Limits,
-    /// One per listener; a reload can replace a listener's rules.
-    pub routers: RefCell<Vec<Router>>,
-    /// The bound port of each listener, in config order (the Host and X-Forwarded-Port rules).
-    pub ports: Vec<u16>,
-    pub groups: Vec<GroupState>,
+    /// Every listener this worker has had, by slot (config order at start, then one new slot
+    /// per listener a reload adds; a removed one keeps its slot, closed).
+    listeners: RefCell<Vec<ListenerState>>,
+    /// Every target group by slot (config order at start, then one new slot per group a
+    /// reload adds or replaces); `None` once a reload removed it. A request holds its group's
+    /// `Rc`, so a removed group lives on until its requests in flight are done.
+    groups: RefCell<Vec<Option<Rc<GroupState>>>>,
     pub stats: Stats,
     /// Every deadline of the worker's connections.
     pub timers: Timers,
@@ -46,15 +50,54 @@ pub struct Worker {
     desync_log: Cell<LogWindow>,
     /// The access log, when `load_balancer.access_log` is on.
     pub log: Option<LogWriter>,
-    /// The listeners' addresses (the access log's `listener`).
-    pub listener_addrs: Vec<SocketAddr>,
     /// The tier and reason of the request vet() classified last (read right after it).
     pub last_verdict: Cell<(&'static str, &'static str)>,
-    /// Set once the control plane says stop; wakes the accept loops.
-    stopping: Cell<bool>,
-    stop_wakers: RefCell<Vec<std::task::Waker>>,
+    /// Raised once the control plane says stop; wakes the accept loops.
+    stopping: Signal,
     /// Asks the health checker to probe a (group, target) now; `None` without checks.
     probe_now: RefCell<Option<crossbeam_channel::Sender<HealthCommand>>>,
+}
+
+/// One listener in this worker: its rules, its bound address (the access log's `listener`;
+/// its port feeds the Host and X-Forwarded-Port rules), and whether a reload removed it.
+struct ListenerState {
+    router: Router,
+    addr: SocketAddr,
+    /// Raised when a reload removes the listener: its accept loop ends (the socket closes) and
+    /// its connections close after their next response.
+    closed: Signal,
+}
+
+/// A flag raised once, and the tasks waiting for it.
+#[derive(Default)]
+struct Signal {
+    raised: Cell<bool>,
+    wakers: RefCell<Vec<Waker>>,
+}
+
+impl Signal {
+    fn raise(&self) {
+        self.raised.set(true);
+        for w in self.wakers.borrow_mut().drain(..) {
+            w.wake();
+        }
+    }
+
+    fn is_raised(&self) -> bool {
+        self.raised.get()
+    }
+
+    fn poll(&self, cx: &Context<'_>) -> Poll<()> {
+        if self.raised.get() {
+            return Poll::Ready(());
+        }
+        // An accept loop asks again after every connection: keep one waker per task.
+        let mut wakers = self.wakers.borrow_mut();
+        if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            wakers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -143,37 +186,38 @@ pub fn bump(counter: &Cell<u64>) {
 }
 
 impl Worker {
+    /// Worker `id` of `config`, whose listeners are bound on `ports` (config order).
     pub fn new(id: usize, config: Arc<Config>, ports: Vec<u16>) -> Self {
-        let routers = RefCell::new(config.listeners.iter().map(Router::new).collect());
-        let listener_addrs = config
+        let listeners = config
             .listeners
             .iter()
             .zip(&ports)
-            .map(|(l, &port)| SocketAddr::new(l.address, port))
+            .map(|(l, &port)| ListenerState {
+                router: Router::new(l),
+                addr: SocketAddr::new(l.address, port),
+                closed: Signal::default(),
+            })
             .collect();
         let groups = config
             .target_groups
             .iter()
             .enumerate()
-            .map(|(i, g)| GroupState::new(i, g, id))
+            .map(|(i, g)| Some(Rc::new(GroupState::new(i, g, id))))
             .collect();
         Worker {
             id,
             attrs: Cell::new(config.attributes),
             limits: Limits::default(),
-            routers,
-            ports,
-            groups,
+            listeners: RefCell::new(listeners),
+            groups: RefCell::new(groups),
             stats: Stats::default(),
             timers: Timers::new(),
             marks: RefCell::new(Vec::new()),
             free_bufs: RefCell::new(Vec::new()),
             probe_now: RefCell::new(None),
             log: LogWriter::open(&config.load_balancer.access_log, id),
-            listener_addrs,
             last_verdict: Cell::new(("-", "-")),
-            stopping: Cell::new(false),
-            stop_wakers: RefCell::new(Vec::new()),
+            stopping: Signal::default(),
             desync_log: Cell::new(LogWindow {
                 start: None,
                 written: 0,
@@ -230,47 +274,151 @@ impl Worker {
 
     /// A connect to `target` of `group` was refused or found no route: this worker avoids it
     /// at once, and the checker probes it now instead of at its next interval.
-    pub fn target_refused(&self, group: usize, target: usize) {
-        let g = &self.groups[group];
-        if let Some(addr) = g.mark_suspect(target, self.timers.now()) {
+    pub fn target_refused(&self, group: &GroupState, target: usize) {
+        if let Some(addr) = group.mark_suspect(target, self.timers.now()) {
             if let Some(tx) = self.probe_now.borrow().as_ref() {
-                let _ = tx.send(HealthCommand::ProbeNow(group, addr));
+                let _ = tx.send(HealthCommand::ProbeNow(group.slot, addr));
             }
         }
     }
 
     /// Stops accepting; every connection closes after its next response.
     pub fn stop(&self) {
-        self.stopping.set(true);
-        for w in self.stop_wakers.borrow_mut().drain(..) {
-            w.wake();
-        }
+        self.stopping.raise();
     }
 
     pub fn stopping(&self) -> bool {
-        self.stopping.get()
+        self.stopping.is_raised()
     }
 
     /// Tasks waiting in `stopped`.
     #[cfg(test)]
     pub fn stop_waiters(&self) -> usize {
-        self.stop_wakers.borrow().len()
+        self.stopping.wakers.borrow().len()
     }
 
     /// Resolves once the worker is stopping.
     pub async fn stopped(&self) {
+        std::future::poll_fn(|cx| self.stopping.poll(cx)).await
+    }
+
+    /// True when a connection on `listener` closes after its response: the worker is
+    /// stopping or a reload removed the listener.
+    #[inline]
+    pub fn closing(&self, listener: usize) -> bool {
+        self.stopping()
+            || self
+                .listeners
+                .borrow()
+                .get(listener)
+                .is_none_or(|l| l.closed.is_raised())
+    }
+
+    /// Resolves once `listener` stops accepting: the worker is stopping or a reload removed it.
+    pub async fn listener_closed(&self, listener: usize) {
         std::future::poll_fn(|cx| {
-            if self.stopping.get() {
-                return std::task::Poll::Ready(());
+            let listeners = self.listeners.borrow();
+            let Some(l) = listeners.get(listener) else {
+                return Poll::Ready(());
+            };
+            match (self.stopping.poll(cx), l.closed.poll(cx)) {
+                (Poll::Pending, Poll::Pending) => Poll::Pending,
+                _ => Poll::Ready(()),
             }
-            // An accept loop asks again after every connection: keep one waker per task.
-            let mut wakers = self.stop_wakers.borrow_mut();
-            if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                wakers.push(cx.waker().clone());
-            }
-            std::task::Poll::Pending
         })
         .await
+    }
+
+    /// The target group slot of a request on `listener` (`Router::route`).
+    #[inline]
+    pub fn route(&self, listener: usize, host: Option<&[u8]>, path: &[u8]) -> usize {
+        self.listeners.borrow()[listener].router.route(host, path)
+    }
+
+    /// The port `listener` is bound on.
+    #[inline]
+    pub fn listener_port(&self, listener: usize) -> u16 {
+        self.listener_addr(listener).map_or(0, |a| a.port())
+    }
+
+    /// The address `listener` is bound on.
+    pub fn listener_addr(&self, listener: usize) -> Option<SocketAddr> {
+        self.listeners.borrow().get(listener).map(|l| l.addr)
+    }
+
+    /// A listener a reload added, at slot `listener` bound on `addr`, with its rules.
+    pub fn add_listener(&self, listener: usize, addr: SocketAddr, config: &Listener) {
+        let mut listeners = self.listeners.borrow_mut();
+        let state = ListenerState {
+            router: Router::new(config),
+            addr,
+            closed: Signal::default(),
+        };
+        if listener < listeners.len() {
+            listeners[listener] = state;
+        } else {
+            // Slots are handed out in order; one this worker never got stays closed.
+            while listeners.len() < listener {
+                let closed = Signal::default();
+                closed.raise();
+                listeners.push(ListenerState {
+                    router: Router::new(config),
+                    addr,
+                    closed,
+                });
+            }
+            listeners.push(state);
+        }
+    }
+
+    /// New rules for `listener`.
+    pub fn set_routes(&self, listener: usize, config: &Listener) {
+        if let Some(l) = self.listeners.borrow_mut().get_mut(listener) {
+            l.router = Router::new(config);
+        }
+    }
+
+    /// A reload removed `listener`: its accept loop ends and its connections close after
+    /// their next response.
+    pub fn close_listener(&self, listener: usize) {
+        if let Some(l) = self.listeners.borrow().get(listener) {
+            l.closed.raise();
+        }
+    }
+
+    /// The group at `slot`, `None` once a reload removed it. A request clones it once and
+    /// holds it to its end.
+    #[inline]
+    pub fn group(&self, slot: usize) -> Option<Rc<GroupState>> {
+        self.groups.borrow().get(slot)?.clone()
+    }
+
+    /// Every live group, for the control loop's periodic work.
+    pub fn live_groups(&self) -> Vec<Rc<GroupState>> {
+        self.groups.borrow().iter().flatten().cloned().collect()
+    }
+
+    /// A group a reload added at `slot`.
+    pub fn add_group(&self, group: GroupState) {
+        let slot = group.slot;
+        let mut groups = self.groups.borrow_mut();
+        if groups.len() <= slot {
+            groups.resize(slot + 1, None);
+        }
+        groups[slot] = Some(Rc::new(group));
+    }
+
+    /// A reload removed the group at `slot`: it takes no new request and keeps no idle
+    /// connection; requests in flight on it finish on their own `Rc`.
+    pub fn remove_group(&self, slot: usize) {
+        let removed = self
+            .groups
+            .borrow_mut()
+            .get_mut(slot)
+            .and_then(Option::take);
+        if let Some(g) = removed {
+            g.pool.borrow_mut().close(&self.timers);
+        }
     }
 
     /// The attributes in force for what starts now.
@@ -287,11 +435,11 @@ impl Worker {
     pub fn snapshot(&self) -> Snapshot {
         let mut s = self.stats.snapshot();
         s.timers = self.timers.len() as u64;
-        for (i, g) in self.groups.iter().enumerate() {
+        for g in self.groups.borrow().iter().flatten() {
             let selector = g.selector.borrow();
             for (t, target) in g.targets.borrow().iter().enumerate() {
                 s.targets.push(TargetCounts {
-                    group: i,
+                    group: g.slot,
                     target: target.addr,
                     connects: target.connects.get(),
                     outstanding: u64::from(selector.outstanding(t)),

@@ -97,6 +97,17 @@ impl Pool {
         }
     }
 
+    /// The group left the worker: every idle connection closes and none is kept from now on
+    /// (requests still in flight on the group drop theirs when done).
+    pub fn close(&mut self, timers: &Timers) {
+        for list in &mut self.idle {
+            for idle in list.drain(..) {
+                timers.cancel(idle.expiry);
+            }
+        }
+        self.max_idle = 0;
+    }
+
     /// The group's targets were `old` and are now `new`: idle connections follow their
     /// target's address; those of removed targets are closed.
     pub fn retarget(&mut self, old: &[SocketAddr], new: &[SocketAddr], timers: &Timers) {
