@@ -4,8 +4,8 @@
 //! - `read_append`, `write_range`, `write_all`: the connection closes after a timeout. The
 //!   operation races the timer ([`Timer::race`]); a fired timer drops it, monoio cancels it
 //!   and holds its buffer until the kernel is done, and the caller gets an empty buffer back.
-//! - `read_append_keep`, `write_all_keep`: the connection or the buffer outlives a timeout (a
-//!   keep-alive connection parking between requests, a request head kept for a retry). The
+//! - `read_append_keep`, `write_all_keep`: the connection outlives a timeout (a keep-alive
+//!   connection parking between requests; `ringway origin`, which stays as it was). The
 //!   driver cancels the operation through the timer's canceller and the helper waits for its
 //!   completion before handing the buffer back (STYLE.md §8): bytes that arrived in the race
 //!   are kept.

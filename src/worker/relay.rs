@@ -12,7 +12,7 @@ use crate::http::{self, encode, BodyFraming, ResponseHead, Version};
 use super::body::BodyTracker;
 use super::conn::{copy_end_to_end_headers, Exchange, Next, RequestPlan};
 use super::group::TargetRef;
-use super::io::{read_append, write_all, write_all_keep, write_range, ReadError};
+use super::io::{read_append, write_all, write_range, ReadError};
 use super::state::{Worker, STREAM_BUF};
 use super::upstream::Upstream;
 
@@ -45,8 +45,7 @@ pub async fn relay_response(
     let ct = ctx.ct;
     let failed = Relayed::Failed;
 
-    // The request head comes back whatever happens: a retry sends it again.
-    let (res, out) = write_all_keep(
+    let (res, out) = write_all(
         &mut upstream.stream,
         std::mem::take(&mut req.out),
         &upstream.timer,
@@ -54,12 +53,16 @@ pub async fn relay_response(
     .await;
     req.out = out;
     ctx.clock.note(|l| l.sent_to_target = Some(Instant::now()));
-    if res.is_err() {
-        return if may_retry {
-            Relayed::RetryFresh(rbuf)
-        } else {
-            failed(Cause::InvalidResponse, rbuf)
-        };
+    match res {
+        Ok(()) => {}
+        // A target that took nothing for the idle timeout is no stale pooled connection: no
+        // retry (and the head did not come back).
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            return failed(Cause::ResponseTimeout, rbuf);
+        }
+        // A failed write completed: the head came back for the retry.
+        Err(_) if may_retry => return Relayed::RetryFresh(rbuf),
+        Err(_) => return failed(Cause::InvalidResponse, rbuf),
     }
     // The target stopped taking the body: it may have answered early (a 413, a 401) and
     // closed. Its answer, if there is one, goes to the client, and both connections close.
