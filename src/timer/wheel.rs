@@ -493,6 +493,30 @@ mod tests {
     }
 
     #[test]
+    fn a_deadline_beyond_the_tag_window_is_kept_exactly() {
+        let mut wheel = Wheel::new(0);
+        let key = wheel.insert(5, "a");
+        let far = (1 << 33) + 7;
+        assert!(wheel.reset(key, far));
+        assert_eq!(wheel.deadline(key), Some(far));
+        assert!(wheel.reset(key, far + 1));
+        assert_eq!(wheel.deadline(key), Some(far + 1));
+        assert!(advance(&mut wheel, far).is_empty());
+        assert_eq!(advance(&mut wheel, far + 1), ["a"]);
+    }
+
+    #[test]
+    fn a_deadline_whose_low_bits_are_a_reserved_tag_is_armed_and_exact() {
+        let mut wheel = Wheel::new(0);
+        let vacant_bits = wheel.insert(u32::MAX.into(), "vacant");
+        let far_bits = wheel.insert((u32::MAX - 1).into(), "far");
+        assert_eq!(wheel.deadline(vacant_bits), Some(u32::MAX.into()));
+        assert_eq!(wheel.deadline(far_bits), Some((u32::MAX - 1).into()));
+        assert_eq!(wheel.cancel(vacant_bits), Some("vacant"));
+        assert_eq!(advance(&mut wheel, u32::MAX.into()), ["far"]);
+    }
+
+    #[test]
     fn deadlines_at_the_end_of_time_fire() {
         let mut wheel = Wheel::new(u64::MAX - 10);
         wheel.insert(u64::MAX, "end");
