@@ -2,6 +2,9 @@
 //! everything up to `now` in key order. Random insert, cancel, reset (earlier and later) and
 //! advance (small steps, huge jumps, beyond the six levels, to the end of time) must give the
 //! same expirations in the same order, each once, and the same answers to cancel and reset.
+//! Deadlines also land around the edges of what the hot array's 32-bit tags hold on their own
+//! (from `2^24` ticks behind now to `2^32` after that, low bits equal to a reserved tag), so
+//! the far side table is exercised too.
 
 use super::{TimerKey, Wheel};
 use proptest::prelude::*;
@@ -16,6 +19,12 @@ enum When {
     Within(u32, u64),
     /// Just around the start of the next slot of `level` (7: the next overflow span).
     Boundary(u32, i8),
+    /// Just around the end (`true`) or the start of the window of deadlines the hot array
+    /// holds on its own: `2^24` ticks behind now (or tick 0) and `2^32` ticks after that.
+    WindowEdge(bool, i8),
+    /// The first tick from now whose low 32 bits are `u32::MAX - k`, `cycles * 2^32` later:
+    /// for `k` 0 and 1 the deadlines whose low bits are the hot array's reserved tags.
+    LowBits(u32, u64),
     Absolute(u64),
 }
 
@@ -33,6 +42,27 @@ impl When {
                     .unwrap_or(u64::MAX);
                 next.saturating_add_signed(offset.into())
             }
+            When::WindowEdge(ahead, offset) => {
+                let start = now.saturating_sub(1 << 24);
+                let edge = if ahead {
+                    start.saturating_add(1 << 32)
+                } else {
+                    start
+                };
+                edge.saturating_add_signed(offset.into())
+            }
+            When::LowBits(k, cycles) => {
+                let low = (u32::MAX - k) as u64;
+                let this_cycle = (now & !(u32::MAX as u64)) | low;
+                let first = if this_cycle >= now {
+                    Some(this_cycle)
+                } else {
+                    this_cycle.checked_add(1 << 32)
+                };
+                first
+                    .and_then(|t| t.checked_add(cycles << 32))
+                    .unwrap_or(u64::MAX)
+            }
             When::Absolute(t) => t,
         }
     }
@@ -44,6 +74,8 @@ fn when() -> impl Strategy<Value = When> {
         4 => (0..130u64).prop_map(When::Soon),
         4 => (1..44u32, any::<u64>()).prop_map(|(b, d)| When::Within(b, d)),
         2 => (0..7u32, -2..3i8).prop_map(|(l, o)| When::Boundary(l, o)),
+        1 => (any::<bool>(), -2..3i8).prop_map(|(a, o)| When::WindowEdge(a, o)),
+        1 => (0..3u32, 0..3u64).prop_map(|(k, c)| When::LowBits(k, c)),
         1 => any::<u64>().prop_map(When::Absolute),
     ]
 }
@@ -70,6 +102,7 @@ fn start() -> impl Strategy<Value = u64> {
         Just(0u64),
         any::<u64>(),
         (0..200u64).prop_map(|d| (1u64 << 36) - 100 + d),
+        (0..200u64).prop_map(|d| (1u64 << 32) - 100 + d),
         (0..1000u64).prop_map(|d| u64::MAX - d),
     ]
 }
