@@ -24,6 +24,7 @@ mod conn;
 mod control;
 mod group;
 mod health;
+mod inbox;
 mod io;
 mod listen;
 mod logwriter;

@@ -12,8 +12,9 @@ use crate::admin::{HealthTable, Published};
 use crate::config::Config;
 
 use super::conn::serve_client;
-use super::control::{control_loop, Control, ControlPlane};
+use super::control::{Control, ControlPlane};
 use super::health::HealthCommand;
+use super::inbox::control_loop;
 use super::listen::bind_group;
 use super::runtime::{allowed_cpus, block_on, pin_to_cpu, Driver, DriverChoice};
 use super::state::Worker;
