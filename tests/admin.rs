@@ -10,15 +10,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// Runs `ringway ARGS...` against `lb`'s admin address.
-fn ringway_cli(lb: &Balancer, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ringway"))
-        .args(args)
-        .args(["--admin", &lb.admin_addr().to_string()])
-        .output()
-        .unwrap()
-}
-
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -54,18 +45,15 @@ fn status_soon(lb: &Balancer, want: u16) -> u16 {
 fn attrs_set_changes_the_running_balancer_and_attrs_get_shows_it() {
     let lb = Balancer::start("auto", &config(&[refused_addr()], "", ""));
     assert_eq!(status_soon(&lb, 502), 502);
-    let out = ringway_cli(&lb, &["attrs", "get", "routing.http.upstream_error_style"]);
+    let out = lb.cli(&["attrs", "get", "routing.http.upstream_error_style"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "standard\n");
 
-    let out = ringway_cli(
-        &lb,
-        &[
-            "attrs",
-            "set",
-            "routing.http.upstream_error_style=cloudflare",
-        ],
-    );
+    let out = lb.cli(&[
+        "attrs",
+        "set",
+        "routing.http.upstream_error_style=cloudflare",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
@@ -73,7 +61,7 @@ fn attrs_set_changes_the_running_balancer_and_attrs_get_shows_it() {
     );
     // Every worker has it within a second: the next requests get Cloudflare's code.
     assert_eq!(status_soon(&lb, 521), 521);
-    let out = ringway_cli(&lb, &["attrs", "get"]);
+    let out = lb.cli(&["attrs", "get"]);
     assert!(stdout(&out).contains("routing.http.upstream_error_style = \"cloudflare\"\n"));
     assert!(stdout(&out).contains("idle_timeout.timeout_seconds = 60\n"));
     // The metrics count what clients were answered.
@@ -93,7 +81,7 @@ fn a_changed_idle_timeout_applies_from_the_next_request() {
     let mut earlier = lb.client();
     let get = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
     assert_eq!(earlier.request(get).status, 200);
-    let out = ringway_cli(&lb, &["attrs", "set", "idle_timeout.timeout_seconds=1"]);
+    let out = lb.cli(&["attrs", "set", "idle_timeout.timeout_seconds=1"]);
     assert!(out.status.success(), "{}", stderr(&out));
     std::thread::sleep(Duration::from_millis(300));
     let mut client = lb.client();
@@ -117,15 +105,12 @@ fn a_refused_change_changes_nothing_and_says_why_in_one_line() {
     let origin = Origin::echo();
     let lb = Balancer::start("auto", &config(&[origin.addr], "", ""));
     // One good change and one bad value: neither is applied.
-    let out = ringway_cli(
-        &lb,
-        &[
-            "attrs",
-            "set",
-            "idle_timeout.timeout_seconds=5",
-            "routing.http.desync_mitigation_mode=lenient",
-        ],
-    );
+    let out = lb.cli(&[
+        "attrs",
+        "set",
+        "idle_timeout.timeout_seconds=5",
+        "routing.http.desync_mitigation_mode=lenient",
+    ]);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -136,7 +121,7 @@ fn a_refused_change_changes_nothing_and_says_why_in_one_line() {
     ] {
         assert!(err.contains(part), "{err}");
     }
-    let out = ringway_cli(&lb, &["attrs", "get", "idle_timeout.timeout_seconds"]);
+    let out = lb.cli(&["attrs", "get", "idle_timeout.timeout_seconds"]);
     assert_eq!(stdout(&out), "60\n");
     // Out of range, unknown key, no '=': each refused with the key named.
     for (args, names) in [
@@ -151,7 +136,7 @@ fn a_refused_change_changes_nothing_and_says_why_in_one_line() {
         ),
         (vec!["attrs", "get", "nope"], "nope"),
     ] {
-        let out = ringway_cli(&lb, &args);
+        let out = lb.cli(&args);
         assert!(!out.status.success(), "{args:?}");
         assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
         assert!(stderr(&out).contains(names), "{}", stderr(&out));
@@ -179,19 +164,16 @@ fn the_cli_sends_the_token_and_says_when_it_is_missing() {
         "admin = \"127.0.0.1:0\"\nadmin_token = \"s3cret\"",
     );
     let lb = Balancer::start("auto", &toml);
-    let out = ringway_cli(&lb, &["attrs", "get", "idle_timeout.timeout_seconds"]);
+    let out = lb.cli(&["attrs", "get", "idle_timeout.timeout_seconds"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("bearer token"), "{}", stderr(&out));
-    let out = ringway_cli(
-        &lb,
-        &[
-            "attrs",
-            "get",
-            "idle_timeout.timeout_seconds",
-            "--token",
-            "s3cret",
-        ],
-    );
+    let out = lb.cli(&[
+        "attrs",
+        "get",
+        "idle_timeout.timeout_seconds",
+        "--token",
+        "s3cret",
+    ]);
     assert_eq!(stdout(&out), "60\n", "{}", stderr(&out));
     // Nothing listening: one line, not a panic.
     let out = Command::new(env!("CARGO_BIN_EXE_ringway"))
@@ -288,7 +270,7 @@ fn stats_and_requests_total_count_what_clients_were_answered() {
     assert_eq!(stats["responses"]["2xx"], 3);
     assert_eq!(stats["responses"]["4xx"], 1);
     assert_eq!(stats["connections"]["new_total"], 4);
-    let out = ringway_cli(&lb, &["stats"]);
+    let out = lb.cli(&["stats"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let table = stdout(&out);
     assert!(table.contains("2xx 3"), "{table}");
@@ -332,7 +314,7 @@ fn stop_closes_the_listeners_finishes_what_is_in_flight_and_exits() {
         move || Client::connect(addr).request("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
     });
     std::thread::sleep(Duration::from_millis(300));
-    let out = ringway_cli(&lb, &["stop"]);
+    let out = lb.cli(&["stop"]);
     assert!(out.status.success(), "{}", stderr(&out));
     std::thread::sleep(Duration::from_millis(300));
     // No new connection is accepted.
@@ -359,7 +341,7 @@ fn deletion_protection_refuses_stop_through_the_api_but_not_sigterm() {
         "auto",
         &config(&[origin.addr], "\"deletion_protection.enabled\" = true", ""),
     );
-    let out = ringway_cli(&lb, &["stop"]);
+    let out = lb.cli(&["stop"]);
     assert!(!out.status.success());
     assert_eq!(stderr(&out).lines().count(), 1);
     assert!(
@@ -441,34 +423,10 @@ fn the_access_log_has_a_json_line_per_request_with_alb_fields() {
 
 #[test]
 fn reload_applies_attributes_and_targets_under_load_without_a_failed_request() {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    use std::sync::Arc;
     let a = Origin::start(|_| Reply::Send(ok_response(b"a")));
     let b = Origin::start(|_| Reply::Send(ok_response(b"b")));
     let lb = Balancer::start("auto", &config(&[a.addr], "", ""));
-    let stop = Arc::new(AtomicBool::new(false));
-    let failed = Arc::new(AtomicUsize::new(0));
-    let load: Vec<_> = (0..2)
-        .map(|_| {
-            let (stop, failed, addr) = (stop.clone(), failed.clone(), lb.addr);
-            std::thread::spawn(move || {
-                let mut client = Client::connect(addr);
-                let mut bodies = Vec::new();
-                while !stop.load(Ordering::Relaxed) {
-                    client.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-                    match client.try_read_response(false) {
-                        Some(r) if r.status == 200 => bodies.push(r.body_text()),
-                        _ => {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                            client = Client::connect(addr);
-                        }
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                bodies
-            })
-        })
-        .collect();
+    let load = Load::start(lb.addr, 2);
     std::thread::sleep(Duration::from_millis(500));
     // B replaces A, and the error style changes.
     lb.rewrite_config(&config(
@@ -476,7 +434,7 @@ fn reload_applies_attributes_and_targets_under_load_without_a_failed_request() {
         "\"routing.http.upstream_error_style\" = \"cloudflare\"",
         "",
     ));
-    let out = ringway_cli(&lb, &["reload"]);
+    let out = lb.cli(&["reload"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("attributes"), "{}", stdout(&out));
     assert!(
@@ -486,24 +444,19 @@ fn reload_applies_attributes_and_targets_under_load_without_a_failed_request() {
     );
     // A drains (nothing in flight for long) and leaves the group.
     std::thread::sleep(Duration::from_millis(3500));
-    stop.store(true, Ordering::Relaxed);
-    let bodies: Vec<Vec<String>> = load.into_iter().map(|t| t.join().unwrap()).collect();
-    assert_eq!(
-        failed.load(Ordering::Relaxed),
-        0,
-        "requests failed across the reload"
-    );
-    for b in &bodies {
+    let end = load.finish();
+    assert_eq!(end.failed, 0, "requests failed across the reload");
+    for b in &end.bodies {
         assert_eq!(b.first().map(String::as_str), Some("a"));
         assert_eq!(b.last().map(String::as_str), Some("b"));
     }
-    let out = ringway_cli(&lb, &["targets", "list"]);
+    let out = lb.cli(&["targets", "list"]);
     assert!(
         !stdout(&out).contains(&a.addr.to_string()),
         "{}",
         stdout(&out)
     );
-    let out = ringway_cli(&lb, &["attrs", "get", "routing.http.upstream_error_style"]);
+    let out = lb.cli(&["attrs", "get", "routing.http.upstream_error_style"]);
     assert_eq!(stdout(&out), "cloudflare\n");
 
     // A file reload cannot apply is refused whole, with the reason; nothing changes: here a
@@ -518,7 +471,7 @@ fn reload_applies_attributes_and_targets_under_load_without_a_failed_request() {
         ),
     );
     lb.rewrite_config(&two_listeners);
-    let out = ringway_cli(&lb, &["reload"]);
+    let out = lb.cli(&["reload"]);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains(&format!("cannot listen on {taken_addr}")),
@@ -526,7 +479,7 @@ fn reload_applies_attributes_and_targets_under_load_without_a_failed_request() {
         stderr(&out)
     );
     drop(taken);
-    let out = ringway_cli(&lb, &["attrs", "get", "routing.http.upstream_error_style"]);
+    let out = lb.cli(&["attrs", "get", "routing.http.upstream_error_style"]);
     assert_eq!(stdout(&out), "cloudflare\n");
     // A file that does not load names the key, as `ringway check` would.
     lb.rewrite_config(&config(
@@ -534,7 +487,7 @@ fn reload_applies_attributes_and_targets_under_load_without_a_failed_request() {
         "\"idle_timeout.timeout_seconds\" = 0",
         "",
     ));
-    let out = ringway_cli(&lb, &["reload"]);
+    let out = lb.cli(&["reload"]);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("idle_timeout.timeout_seconds"),
@@ -550,47 +503,19 @@ fn reload_applies_attributes_and_targets_under_load_without_a_failed_request() {
         assert!(Instant::now() < deadline, "{}", lb.log_text());
         std::thread::sleep(Duration::from_millis(50));
     }
-    let out = ringway_cli(&lb, &["attrs", "get", "routing.http.upstream_error_style"]);
+    let out = lb.cli(&["attrs", "get", "routing.http.upstream_error_style"]);
     assert_eq!(stdout(&out), "standard\n");
 }
 
 #[test]
 fn an_upgrade_starts_a_new_process_beside_the_old_one_without_a_failed_request() {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    use std::sync::Arc;
     let origin = Origin::echo();
     let (listen, admin) = (refused_addr(), refused_addr());
     let toml = config(&[origin.addr], "", "")
         .replace("admin = \"127.0.0.1:0\"", &format!("admin = \"{admin}\""))
         .replace("port = 0", &format!("port = {}", listen.port()));
     let mut old = Balancer::start("auto", &toml);
-    let stop = Arc::new(AtomicBool::new(false));
-    let (served, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let load: Vec<_> = (0..2)
-        .map(|_| {
-            let (stop, served, failed) = (stop.clone(), served.clone(), failed.clone());
-            std::thread::spawn(move || {
-                let mut client = Client::connect(listen);
-                while !stop.load(Ordering::Relaxed) {
-                    client.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-                    match client.try_read_response(false) {
-                        Some(r) if r.status == 200 => {
-                            served.fetch_add(1, Ordering::Relaxed);
-                            // The old process says close when it drains: reconnect.
-                            if r.header("connection").as_deref() == Some("close") {
-                                client = Client::connect(listen);
-                            }
-                        }
-                        _ => {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                            client = Client::connect(listen);
-                        }
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            })
-        })
-        .collect();
+    let load = Load::start(listen, 2);
     std::thread::sleep(Duration::from_millis(500));
     // The new process binds the same listener port beside the old one; the admin address
     // is the old one's until it stops.
@@ -611,17 +536,10 @@ fn an_upgrade_starts_a_new_process_beside_the_old_one_without_a_failed_request()
         assert!(Instant::now() < deadline, "{}", new.log_text());
         std::thread::sleep(Duration::from_millis(50));
     }
-    let before = served.load(Ordering::Relaxed);
+    let before = load.served();
     std::thread::sleep(Duration::from_millis(1000));
-    stop.store(true, Ordering::Relaxed);
-    for t in load {
-        t.join().unwrap();
-    }
-    assert!(served.load(Ordering::Relaxed) > before + 50);
-    assert_eq!(
-        failed.load(Ordering::Relaxed),
-        0,
-        "requests failed across the upgrade"
-    );
+    let end = load.finish();
+    assert!(end.served > before + 50);
+    assert_eq!(end.failed, 0, "requests failed across the upgrade");
     assert_eq!(new.admin_get("/health").0, 200);
 }

@@ -5,25 +5,13 @@
 mod common;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::*;
 
-fn ringway_cli(lb: &Balancer, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ringway"))
-        .args(args)
-        .args(["--admin", &lb.admin_addr().to_string()])
-        .output()
-        .unwrap()
-}
-
 /// `ringway reload`: its summary line, or a panic with its error.
 fn reload(lb: &Balancer) -> String {
-    let out = ringway_cli(lb, &["reload"]);
+    let out = lb.cli(&["reload"]);
     assert!(
         out.status.success(),
         "{}",
@@ -88,65 +76,6 @@ fn group(name: &str, targets: &[SocketAddr], extra: &str, checks: &str) -> Strin
         "[[target_groups]]\nname = \"{name}\"\ntargets = [{}]\n{extra}\n[target_groups.health_check]\n{checks}\n",
         targets.join(", ")
     )
-}
-
-/// Keep-alive clients sending `GET /` to `addr` every few ms until stopped, counting the
-/// requests that did not get a 200 (a response saying Connection: close is followed by a new
-/// connection, not counted as a failure).
-struct Load {
-    stop: Arc<AtomicBool>,
-    failed: Arc<AtomicUsize>,
-    served: Arc<AtomicUsize>,
-    threads: Vec<JoinHandle<()>>,
-}
-
-impl Load {
-    fn start(addr: SocketAddr, clients: usize) -> Load {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (failed, served) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let threads = (0..clients)
-            .map(|_| {
-                let (stop, failed, served) = (stop.clone(), failed.clone(), served.clone());
-                std::thread::spawn(move || {
-                    let mut client = Client::connect(addr);
-                    while !stop.load(Ordering::Relaxed) {
-                        client.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-                        match client.try_read_response(false) {
-                            Some(r) if r.status == 200 => {
-                                served.fetch_add(1, Ordering::Relaxed);
-                                if r.header("connection").as_deref() == Some("close") {
-                                    client = Client::connect(addr);
-                                }
-                            }
-                            _ => {
-                                failed.fetch_add(1, Ordering::Relaxed);
-                                client = Client::connect(addr);
-                            }
-                        }
-                        std::thread::sleep(Duration::from_millis(3));
-                    }
-                })
-            })
-            .collect();
-        Load {
-            stop,
-            failed,
-            served,
-            threads,
-        }
-    }
-
-    /// Stops the clients: (served, failed).
-    fn finish(self) -> (usize, usize) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads {
-            t.join().unwrap();
-        }
-        (
-            self.served.load(Ordering::Relaxed),
-            self.failed.load(Ordering::Relaxed),
-        )
-    }
 }
 
 /// `GET path` on a new connection to `addr`: the status and the body.
@@ -235,7 +164,7 @@ fn a_reload_adds_a_listener_and_removes_it_without_failing_a_request(driver: &st
     assert_eq!(get(lb.addr, "/x"), (200, "web".into()));
 
     std::thread::sleep(Duration::from_millis(300));
-    let (served, failed) = load.finish();
+    let LoadEnd { served, failed, .. } = load.finish();
     assert!(served > 50, "{served}");
     assert_eq!(failed, 0, "requests on the other listener failed");
     let (_, metrics) = lb.admin_get("/metrics");
@@ -305,7 +234,7 @@ fn a_reload_adds_a_target_group_and_removes_it_and_its_probes() {
     // The next probe was due 5 s after the first.
     std::thread::sleep(Duration::from_millis(5500));
     assert_eq!(probes(&api), probed, "probes of the removed group went on");
-    let (served, failed) = load.finish();
+    let LoadEnd { served, failed, .. } = load.finish();
     assert!(served > 50, "{served}");
     assert_eq!(failed, 0, "requests failed across the reloads");
 }
@@ -361,7 +290,7 @@ fn a_reload_that_changes_a_groups_algorithm_keeps_its_health_and_fails_no_reques
     let summary = reload(&lb);
     assert!(summary.contains("target group web settings"), "{summary}");
     std::thread::sleep(Duration::from_millis(1500));
-    let (served, failed) = load.finish();
+    let LoadEnd { served, failed, .. } = load.finish();
     assert!(served > 50, "{served}");
     assert_eq!(failed, 0, "requests failed across the reload");
     let (_, groups) = lb.admin_get("/target-groups");

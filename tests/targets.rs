@@ -343,15 +343,6 @@ fn unreachable_target_in_empty_netns() {
     }
 }
 
-/// Runs `ringway ARGS... --admin ADDR`.
-fn cli(lb: &Balancer, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ringway"))
-        .args(args)
-        .args(["--admin", &lb.admin_addr().to_string()])
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn a_deregistered_target_finishes_its_requests_and_new_ones_go_elsewhere() {
     use common::{ok_response, Origin, Reply};
@@ -379,19 +370,19 @@ fn a_deregistered_target_finishes_its_requests_and_new_ones_go_elsewhere() {
     // ...while A is registered and B deregistered.
     let a_text = a.addr.to_string();
     let b_text = b.addr.to_string();
-    let out = cli(&lb, &["targets", "register", "web", &a_text]);
+    let out = lb.cli(&["targets", "register", "web", &a_text]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = cli(&lb, &["targets", "deregister", "web", &b_text]);
+    let out = lb.cli(&["targets", "deregister", "web", &b_text]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let listing = String::from_utf8_lossy(&cli(&lb, &["targets", "list"]).stdout).into_owned();
+    let listing = String::from_utf8_lossy(&lb.cli(&["targets", "list"]).stdout).into_owned();
     let b_line = listing.lines().find(|l| l.contains(&b_text)).unwrap_or("");
     assert!(b_line.contains("yes"), "B is draining: {listing}");
     std::thread::sleep(Duration::from_millis(200));
@@ -406,7 +397,7 @@ fn a_deregistered_target_finishes_its_requests_and_new_ones_go_elsewhere() {
     // Nothing left in flight: B leaves the group well before the 300 s delay.
     let deadline = Instant::now() + Duration::from_secs(6);
     loop {
-        let listing = String::from_utf8_lossy(&cli(&lb, &["targets", "list"]).stdout).into_owned();
+        let listing = String::from_utf8_lossy(&lb.cli(&["targets", "list"]).stdout).into_owned();
         if !listing.contains(&b_text) {
             break;
         }
@@ -449,7 +440,7 @@ fn target_changes_that_cannot_be_made_are_refused_with_a_reason() {
             "0..=999",
         ),
     ] {
-        let out = cli(&lb, &args);
+        let out = lb.cli(&args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?}");
         assert_eq!(err.lines().count(), 1, "{err}");
@@ -536,7 +527,7 @@ fn a_target_registered_with_slow_start_starts_with_a_small_share() {
             &format!("\"slow_start.duration_seconds\" = {slow_start}\ntargets = ["),
         );
         let lb = Balancer::start("auto", &toml);
-        let out = cli(&lb, &["targets", "register", "web", &b.addr.to_string()]);
+        let out = lb.cli(&["targets", "register", "web", &b.addr.to_string()]);
         assert!(
             out.status.success(),
             "{}",

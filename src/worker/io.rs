@@ -33,6 +33,15 @@ fn ensure_spare(buf: &mut Vec<u8>, min_spare: usize) {
     }
 }
 
+/// A completed transfer: bytes moved touch the timer (the idle time counts from them).
+#[inline]
+fn transferred(res: io::Result<usize>, timer: &Timer) -> io::Result<usize> {
+    if let Ok(1..) = res {
+        timer.touch();
+    }
+    res
+}
+
 /// Reads once into the spare capacity of `buf` (after `buf.len()`) before `timer` fires.
 /// Returns the byte count; 0 means the peer closed. On timeout the buffer comes back empty:
 /// the connection is to close.
@@ -47,16 +56,10 @@ pub async fn read_append<S: AsyncReadRent>(
     let Some((res, slice)) = timer.race(stream.read(buf.slice_mut(len..cap))).await else {
         return (Err(ReadError::TimedOut), Vec::new());
     };
-    let buf = slice.into_inner();
-    match res {
-        Ok(n) => {
-            if n > 0 {
-                timer.touch();
-            }
-            (Ok(n), buf)
-        }
-        Err(_) => (Err(ReadError::Io), buf),
-    }
+    (
+        transferred(res, timer).map_err(|_| ReadError::Io),
+        slice.into_inner(),
+    )
 }
 
 /// Writes all of `buf[start..end]` before `timer` fires, then gives the buffer back; on
@@ -74,12 +77,9 @@ pub async fn write_range<S: AsyncWriteRent>(
             return (Err(io::ErrorKind::TimedOut.into()), Vec::new());
         };
         buf = slice.into_inner();
-        match res {
+        match transferred(res, timer) {
             Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
-            Ok(n) => {
-                pos += n;
-                timer.touch();
-            }
+            Ok(n) => pos += n,
             Err(e) => return (Err(e), buf),
         }
     }
@@ -112,17 +112,15 @@ pub async fn read_append_keep<S: CancelableAsyncReadRent>(
     let (res, slice) = stream
         .cancelable_read(buf.slice_mut(len..cap), handle)
         .await;
-    let buf = slice.into_inner();
-    match res {
-        Ok(n) => {
-            if n > 0 {
-                timer.touch();
-            }
-            (Ok(n), buf)
+    // A cancelled read completes with an error once the timer has fired.
+    let res = transferred(res, timer).map_err(|_| {
+        if timer.expired() {
+            ReadError::TimedOut
+        } else {
+            ReadError::Io
         }
-        Err(_) if timer.expired() => (Err(ReadError::TimedOut), buf),
-        Err(_) => (Err(ReadError::Io), buf),
-    }
+    });
+    (res, slice.into_inner())
 }
 
 /// [`write_range`] whose buffer comes back whole after a timeout (the write is cancelled and
@@ -141,12 +139,9 @@ async fn write_range_keep<S: CancelableAsyncWriteRent>(
         };
         let (res, slice) = stream.cancelable_write(buf.slice(pos..end), handle).await;
         buf = slice.into_inner();
-        match res {
+        match transferred(res, timer) {
             Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
-            Ok(n) => {
-                pos += n;
-                timer.touch();
-            }
+            Ok(n) => pos += n,
             Err(e) => return (Err(e), buf),
         }
     }

@@ -101,6 +101,15 @@ impl Balancer {
         Client::connect(self.addr)
     }
 
+    /// Runs `ringway ARGS... --admin ADDR` against this balancer's admin API.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_ringway"))
+            .args(args)
+            .args(["--admin", &self.admin_addr().to_string()])
+            .output()
+            .unwrap()
+    }
+
     /// The admin API's address, from the start-up log.
     pub fn admin_addr(&self) -> SocketAddr {
         let log = self.log_text();
@@ -544,4 +553,84 @@ macro_rules! on_both_drivers {
             $(#[test] fn $name() { super::$name("epoll") })*
         }
     };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Continuous load
+
+/// Keep-alive clients sending `GET /` to `addr` every few ms until finished. A request that
+/// gets no 200 is a failure (the client reconnects); a 200 saying `Connection: close` is
+/// followed by a new connection, as a real client would.
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    failed: Arc<AtomicUsize>,
+    served: Arc<AtomicUsize>,
+    threads: Vec<std::thread::JoinHandle<Vec<String>>>,
+}
+
+/// What a [`Load`] saw: 200s, failures, and each client's response bodies in order.
+pub struct LoadEnd {
+    pub served: usize,
+    pub failed: usize,
+    pub bodies: Vec<Vec<String>>,
+}
+
+impl Load {
+    pub fn start(addr: SocketAddr, clients: usize) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (failed, served) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let threads = (0..clients)
+            .map(|_| {
+                let (stop, failed, served) = (stop.clone(), failed.clone(), served.clone());
+                std::thread::spawn(move || {
+                    let mut client = Client::connect(addr);
+                    let mut bodies = Vec::new();
+                    while !stop.load(Ordering::Relaxed) {
+                        client.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+                        match client.try_read_response(false) {
+                            Some(r) if r.status == 200 => {
+                                served.fetch_add(1, Ordering::Relaxed);
+                                bodies.push(r.body_text());
+                                if r.header("connection").as_deref() == Some("close") {
+                                    client = Client::connect(addr);
+                                }
+                            }
+                            _ => {
+                                failed.fetch_add(1, Ordering::Relaxed);
+                                client = Client::connect(addr);
+                            }
+                        }
+                        std::thread::sleep(Duration::from_millis(3));
+                    }
+                    bodies
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            failed,
+            served,
+            threads,
+        }
+    }
+
+    /// 200s so far.
+    pub fn served(&self) -> usize {
+        self.served.load(Ordering::Relaxed)
+    }
+
+    /// Stops the clients and says what they saw.
+    pub fn finish(self) -> LoadEnd {
+        self.stop.store(true, Ordering::Relaxed);
+        let bodies = self
+            .threads
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        LoadEnd {
+            served: self.served.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            bodies,
+        }
+    }
 }
