@@ -1,11 +1,13 @@
 //! The worker's timers: one [`Wheel`] per worker counting milliseconds since the worker
 //! started, one task that drives it, and [`Timer`], the deadline a connection's I/O runs under.
 //!
-//! A timer carries a monoio `Canceller`. Reads and writes run under it (`io`), so when the
-//! timer fires the driver cancels whatever operation is in flight and the operation completes
-//! with its result: the kernel gives the buffer back before anyone uses it again, and bytes
-//! that arrived in the race are kept (STYLE.md §8). No per-operation sleep future, no select:
-//! an operation costs one `touch`, a clock read and a store into the wheel (lazy re-arm).
+//! Reads and writes run under a timer (`io`) in one of two ways. Most race it
+//! ([`Timer::race`]): when it fires, the driver wakes the task and the operation is dropped
+//! (monoio cancels it and keeps its buffer until the kernel is done); the connection then
+//! closes. The head read between requests, which a timeout may only park, runs under the
+//! timer's monoio `Canceller`: the driver cancels it and it completes with its result, so
+//! bytes that arrived in the race are kept (STYLE.md §8). No per-operation sleep future: an
+//! operation costs one `touch`, a coarse clock read and a store into the wheel (lazy re-arm).
 //!
 //! The driver sleeps until the wheel's next deadline, or until a timer is armed earlier than
 //! that. Pooled target connections keep a plain wheel entry too ([`Fire::PoolExpiry`]), so an
