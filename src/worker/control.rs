@@ -393,17 +393,8 @@ impl ControlPlane {
             config: new.clone(),
             replaces: None,
         });
-        if let Ok(mut table) = self.table.lock() {
-            table.extend(
-                new.targets
-                    .iter()
-                    .map(|t| health::row(slot, new, t.address)),
-            );
-        }
-        if new.health_check.enabled {
-            for t in &new.targets {
-                self.tell_checker(HealthCommand::Add(Probed::new(slot, new, t.address)));
-            }
+        for t in &new.targets {
+            self.track_target(slot, new, t.address);
         }
         GroupView {
             slot,
@@ -446,15 +437,13 @@ impl ControlPlane {
             old.config.health_check.enabled,
             view.config.health_check.enabled,
         );
-        let mut rows = Vec::new();
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         for t in &view.config.targets {
             let known = old.config.targets.iter().any(|o| o.address == t.address);
-            let now = self.table.lock().ok().and_then(|table| {
-                table
-                    .iter()
-                    .find(|r| r.group_index == old.slot && r.target == t.address)
-                    .map(|r| r.health)
-            });
+            let now = table
+                .iter()
+                .find(|r| r.group_index == old.slot && r.target == t.address)
+                .map(|r| r.health);
             // What the target is now: as checked, healthy when unchecked, else new.
             let health = match (checked, known, now) {
                 (false, _, _) => Health::Healthy,
@@ -464,7 +453,7 @@ impl ControlPlane {
             };
             let mut row = health::row(slot, &view.config, t.address);
             row.health = health;
-            rows.push(row);
+            table.push(row);
             if checked {
                 let probed = Probed::new(slot, &view.config, t.address).starting(health);
                 self.tell_checker(if known && was_checked {
@@ -474,9 +463,7 @@ impl ControlPlane {
                 });
             }
         }
-        if let Ok(mut table) = self.table.lock() {
-            table.extend(rows);
-        }
+        drop(table);
         view
     }
 
@@ -611,15 +598,17 @@ impl ControlPlane {
     /// probes when the group has checks on. The caller sends the list to the workers.
     fn add_target(&self, g: &mut GroupView, target: Target) {
         g.config.targets.push(target);
+        self.track_target(g.slot, &g.config, target.address);
+    }
+
+    /// A new target at `addr` of group `g` (at `slot`): its row in the admin table and, when
+    /// the group has checks on, its probes.
+    fn track_target(&self, slot: usize, g: &TargetGroup, addr: SocketAddr) {
         if let Ok(mut table) = self.table.lock() {
-            table.push(health::row(g.slot, &g.config, target.address));
+            table.push(health::row(slot, g, addr));
         }
-        if g.config.health_check.enabled {
-            self.tell_checker(HealthCommand::Add(Probed::new(
-                g.slot,
-                &g.config,
-                target.address,
-            )));
+        if g.health_check.enabled {
+            self.tell_checker(HealthCommand::Add(Probed::new(slot, g, addr)));
         }
     }
 
