@@ -5,9 +5,11 @@
 #   bash perf/setup.sh && bash perf/run.sh
 #
 # Options (environment variables; defaults in brackets):
-#   PROXIES     proxies to measure, space-separated, of: ringway nginx haproxy ringway-base
+#   PROXIES     proxies to measure, space-separated, of: ringway nginx haproxy ringway-base floor
 #               ["ringway nginx haproxy"]; ringway-base is a second ringway binary (RINGWAY_BASE_BIN),
-#               e.g. a build from before a change, measured in the same rounds as ringway
+#               e.g. a build from before a change, measured in the same rounds as ringway;
+#               floor is examples/floor_proxy.rs, the lean monoio proxy DESIGN.md §7 calls the
+#               floor to beat (FLOOR_BIN)
 #   BACKEND     backend servers on :9101 and :9102: ringway (`ringway origin`) | nginx [ringway]
 #   LAYOUTS     shared (no pinning) and/or pinned (proxy on CPU 1; wrk and backends on CPU 0);
 #               also "idle": RSS per idle keep-alive client connection (perf/idle_conns.py) ["shared pinned"]
@@ -20,6 +22,7 @@
 #   BODY_BYTES  response body size of the backends [64]
 #   RINGWAY_BIN ringway binary [target/release/ringway, built with cargo if missing]
 #   RINGWAY_BASE_BIN  the ringway-base binary [required when PROXIES has ringway-base]
+#   FLOOR_BIN   the floor binary [target/release/examples/floor_proxy, built with cargo if missing]
 #   RINGWAY_ALGORITHM       load_balancing.algorithm.type of ringway [round_robin]
 #   RINGWAY_BASE_ALGORITHM  the same for ringway-base [round_robin]; with RINGWAY_BASE_BIN set
 #               to the same binary this compares two algorithms in the same rounds
@@ -42,7 +45,7 @@ PATH=$PATH:/usr/sbin:/sbin
 
 HOST=127.0.0.1
 BACKEND_PORTS=(9101 9102)
-declare -A PROXY_PORT=([ringway]=8081 [nginx]=8082 [haproxy]=8083 [ringway-base]=8084)
+declare -A PROXY_PORT=([ringway]=8081 [nginx]=8082 [haproxy]=8083 [ringway-base]=8084 [floor]=8085)
 RINGWAY_ADMIN=$HOST:9990
 RINGWAY_BASE_ADMIN=$HOST:9991
 LOAD_CPU=0   # pinned layout: wrk and the backends
@@ -75,6 +78,7 @@ BODY_BYTES=${BODY_BYTES-64}
 IDLE_CONNS=${IDLE_CONNS-10000}
 RINGWAY_BIN=${RINGWAY_BIN-}
 RINGWAY_BASE_BIN=${RINGWAY_BASE_BIN-}
+FLOOR_BIN=${FLOOR_BIN-}
 
 die() { echo "run.sh: $*" >&2; exit 2; }
 log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$RES/run.log" >&2; }
@@ -103,7 +107,7 @@ check_int() {
 }
 
 validate_options() {
-  check_words PROXIES "$PROXIES" ringway nginx haproxy ringway-base
+  check_words PROXIES "$PROXIES" ringway nginx haproxy ringway-base floor
   local algorithms="round_robin least_outstanding_requests weighted_random p2c_least_outstanding consistent_hash"
   check_words RINGWAY_ALGORITHM "$RINGWAY_ALGORITHM" $algorithms
   check_words RINGWAY_BASE_ALGORITHM "$RINGWAY_BASE_ALGORITHM" $algorithms
@@ -164,6 +168,22 @@ resolve_ringway() {
     fi
   fi
   RINGWAY_BIN=$(realpath "$RINGWAY_BIN")
+}
+
+# The floor binary, only when floor is a proxy.
+resolve_floor() {
+  in_list floor $PROXIES || return 0
+  if [[ -n $FLOOR_BIN ]]; then
+    [[ -x $FLOOR_BIN ]] || die "FLOOR_BIN=$FLOOR_BIN is not an executable file"
+  else
+    FLOOR_BIN=$REPO_DIR/target/release/examples/floor_proxy
+    if [[ ! -x $FLOOR_BIN ]]; then
+      echo "run.sh: $FLOOR_BIN missing; building it with cargo build --release --example floor_proxy" >&2
+      (cd "$REPO_DIR" && cargo build --release --example floor_proxy) ||
+        die "cargo build --release --example floor_proxy failed"
+    fi
+  fi
+  FLOOR_BIN=$(realpath "$FLOOR_BIN")
 }
 
 # ---------------------------------------------------------------- process bookkeeping
@@ -327,6 +347,9 @@ start_proxy() {
       haproxy -q -c -f "$dir/haproxy.cfg" || die "haproxy rejects $dir/haproxy.cfg"
       # -db: stay in the foreground, one process (no master-worker), so $! is the proxy
       launch "$name" "$cpus" haproxy -db -f "$dir/haproxy.cfg"
+      ;;
+    floor)
+      launch "$name" "$cpus" "$FLOOR_BIN" "$HOST:$port" "$b1" "$b2"
       ;;
   esac
   PID_OF[$proxy]=$LAUNCHED
@@ -516,6 +539,7 @@ write_env() {
     echo "NOFILE $NOFILE"
     echo "RINGWAY_BIN ${RINGWAY_BIN:-unused}"
     echo "RINGWAY_BASE_BIN ${RINGWAY_BASE_BIN:-unused}"
+    echo "FLOOR_BIN ${FLOOR_BIN:-unused}"
     echo "RINGWAY_ALGORITHM $RINGWAY_ALGORITHM"
     echo "RINGWAY_BASE_ALGORITHM $RINGWAY_BASE_ALGORITHM"
     echo "RINGWAY_ACCESS_LOG $RINGWAY_ACCESS_LOG"
@@ -534,6 +558,7 @@ main() {
   RES=$PERF_DIR/results/$(date -u +%Y%m%dT%H%M%SZ)
   mkdir -p "$RES/runs"
   resolve_ringway
+  resolve_floor
   write_env
   local -a layouts
   read -r -a layouts <<<"$LAYOUTS"

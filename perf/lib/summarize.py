@@ -293,9 +293,13 @@ def main():
         out.append(table(headers, rows))
         # relative figures: ringway against each peer, else haproxy against nginx
         subject = "ringway" if "ringway" in order else ("haproxy" if "haproxy" in order else None)
-        for peer in [p for p in ("nginx", "haproxy", "ringway-base")
-                     if p in order and p != subject]:
-            if subject and ratio_med.get(subject) and ratio_med.get(peer):
+        pairs = [(subject, peer) for peer in ("nginx", "haproxy", "ringway-base", "floor")
+                 if subject and peer in order and peer != subject]
+        # the floor of DESIGN.md §7 against nginx: what a lean monoio proxy reaches here
+        if "floor" in order and "nginx" in order:
+            pairs.append(("floor", "nginx"))
+        for subject, peer in pairs:
+            if ratio_med.get(subject) and ratio_med.get(peer):
                 rounds = sorted(set(per_round[subject]) & set(per_round[peer]), key=int)
                 paired = " ".join(f"{per_round[subject][k] / per_round[peer][k]:.2f}"
                                   for k in rounds
