@@ -4,8 +4,9 @@
 //!
 //! One thread, monoio on io_uring with COOP_TASKRUN + TASKRUN_FLAG (as ringway), mimalloc,
 //! round robin over the backends, one keep-alive pool per backend. It forwards request heads
-//! unchanged, handles Content-Length bodies only (both ways), no timeouts, no header rules, no
-//! classification, and drops a connection on anything it does not understand.
+//! unchanged, handles Content-Length bodies only (both ways; a response to HEAD, or a 204/304,
+//! that names a length would wait for a body: GET traffic only), no timeouts, no header
+//! rules, no classification, and drops a connection on anything it does not understand.
 //!
 //!     cargo build --release --example floor_proxy
 //!     target/release/examples/floor_proxy LISTEN_ADDR BACKEND_ADDR...
