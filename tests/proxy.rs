@@ -767,6 +767,33 @@ fn hop_by_hop_headers_are_not_forwarded(driver: &str) {
     assert_eq!(r.header("x-kept").as_deref(), Some("k"));
 }
 
+fn a_plain_response_head_reaches_the_client_as_the_target_wrote_it(driver: &str) {
+    // Nothing in it to rewrite: no re-encoding, so its spelling and spacing survive.
+    const HEAD: &str = "HTTP/1.1 200 Fine\r\nx-first:a\r\ncontent-length:  2\r\nX-Last: z";
+    let origin = Origin::start(|_| Reply::Send(format!("{HEAD}\r\n\r\nok").into_bytes()));
+    let lb = balancer_over(driver, &[&origin]);
+    let mut client = lb.client();
+    for _ in 0..2 {
+        let r = client.request("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(r.head.trim_end(), HEAD);
+        assert_eq!(r.body, b"ok");
+    }
+    // An HTTP/1.0 client gets its head rewritten (keep-alive said), so nothing is passed as is.
+    let r = client.request("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    assert_eq!(
+        r.header("connection").as_deref(),
+        Some("keep-alive"),
+        "{}",
+        r.head
+    );
+    assert_eq!(
+        r.header("content-length").as_deref(),
+        Some("2"),
+        "{}",
+        r.head
+    );
+}
+
 fn a_pooled_connection_closed_by_the_target_is_replaced_without_an_error(driver: &str) {
     // The target answers and then closes without saying so: the pooled connection is dead.
     let origin = Origin::start(|_| Reply::SendClose(ok_response(b"once")));
@@ -831,6 +858,7 @@ on_both_drivers!(
     http10_clients_get_a_chunked_response_as_its_data_to_the_close,
     a_megabyte_in_many_chunks_reaches_an_http10_client_intact,
     hop_by_hop_headers_are_not_forwarded,
+    a_plain_response_head_reaches_the_client_as_the_target_wrote_it,
     a_pooled_connection_closed_by_the_target_is_replaced_without_an_error,
     the_startup_log_names_the_driver,
     client_closing_mid_body_leaves_other_connections_alone,

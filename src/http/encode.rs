@@ -2,7 +2,8 @@
 //! No `format!` and no allocation beyond the buffer growing; numbers are written by hand.
 //! The caller passes valid tokens and values: nothing here validates or escapes.
 
-use super::types::Version;
+use super::fields::is_hop_by_hop;
+use super::types::{ResponseHead, Version};
 
 /// `method SP target SP version CRLF` (RFC 9112 §3), the target written as `path` then `query`
 /// (with its `?`, or empty): an absolute-form target is sent on as origin-form, whose path may
@@ -124,6 +125,56 @@ pub fn reason_phrase(status: u16) -> &'static [u8] {
     }
 }
 
+/// The response head as received in `buf`, when writing it anew for a client (status line as
+/// HTTP/1.1, hop-by-hop fields dropped, `Content-Length: length`) would change nothing but
+/// field order and spacing: an HTTP/1.1 status line with its space before the reason, CRLF
+/// line ends, no hop-by-hop or Transfer-Encoding field, and one Content-Length equal to
+/// `length` written in plain digits. The caller decides that it has nothing to add itself.
+pub fn unchanged_response_head<'b>(
+    buf: &'b [u8],
+    head: &ResponseHead,
+    length: u64,
+) -> Option<&'b [u8]> {
+    let raw = buf.get(..head.len)?;
+    if head.version != Version::Http11
+        || !raw.starts_with(b"HTTP/1.1 ")
+        || raw.get(12) != Some(&b' ')
+    {
+        return None;
+    }
+    let mut lengths = 0;
+    for h in &head.headers {
+        let name = h.name.of(buf);
+        if is_hop_by_hop(name) || name.eq_ignore_ascii_case(b"transfer-encoding") {
+            return None;
+        }
+        if name.eq_ignore_ascii_case(b"content-length") {
+            lengths += 1;
+            if !plain_decimal_is(h.value.of(buf), length) {
+                return None;
+            }
+        }
+    }
+    // Each field is one line (no obs-fold): the lines end where the next one starts and at
+    // the empty line, so checking the two bytes before each start finds every line end.
+    let crlf_before = |at: u32| at >= 2 && raw.get(at as usize - 2..at as usize) == Some(b"\r\n");
+    let crlf = head.headers.iter().all(|h| crlf_before(h.name.start)) && raw.ends_with(b"\r\n\r\n");
+    (lengths == 1 && crlf).then_some(raw)
+}
+
+/// True when `value` is `n` as `decimal` writes it: digits only, no leading zero.
+fn plain_decimal_is(value: &[u8], n: u64) -> bool {
+    let plain = match value {
+        [] => false,
+        [b'0', _, ..] => false,
+        _ => value.iter().all(u8::is_ascii_digit),
+    };
+    plain
+        && value.iter().try_fold(0u64, |acc, &d| {
+            acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        }) == Some(n)
+}
+
 /// Appends `n` in decimal.
 pub fn decimal(out: &mut Vec<u8>, mut n: u64) {
     // Most numbers here are small (status codes, IPv4 octets, short lengths): pushed digit by
@@ -175,6 +226,61 @@ mod tests {
         #[test]
         fn decimal_writes_what_display_writes(n in any::<u64>()) {
             prop_assert_eq!(decimal_text(n), n.to_string());
+        }
+    }
+
+    fn response(raw: &[u8]) -> ResponseHead {
+        crate::http::parse_response(raw, &crate::http::Limits::default())
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_plain_response_head_is_forwarded_as_it_came() {
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\ncontent-length:  64\r\nX-A: b\r\n\r\nbody";
+        let head = response(raw);
+        assert_eq!(
+            unchanged_response_head(raw, &head, 64),
+            Some(&raw[..raw.len() - 4])
+        );
+    }
+
+    #[test]
+    fn a_response_head_that_needs_rewriting_is_not_forwarded_as_it_came() {
+        for raw in [
+            &b"HTTP/1.0 200 OK\r\nContent-Length: 4\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 4\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 4\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 04\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 4, 4\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nX-A: b\r\n\r\n",
+            b"HTTP/1.1 200 OK\nContent-Length: 4\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 4\n\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\nContent-Length: 4\r\n\r\n",
+        ] {
+            let head = crate::http::parse_response(raw, &crate::http::Limits::default())
+                .unwrap_or_else(|e| panic!("{e:?}: {}", String::from_utf8_lossy(raw)))
+                .unwrap();
+            assert_eq!(
+                unchanged_response_head(raw, &head, 4),
+                None,
+                "{}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn plain_decimal_is_what_decimal_writes(n in any::<u64>(), m in any::<u64>()) {
+            let mut text = Vec::new();
+            decimal(&mut text, n);
+            prop_assert!(plain_decimal_is(&text, n));
+            prop_assert_eq!(plain_decimal_is(&text, m), n == m);
+            text.insert(0, b'0');
+            prop_assert!(!plain_decimal_is(&text, n));
         }
     }
 

@@ -389,6 +389,13 @@ fn encode_response_head(
     framing: BodyFraming,
     conn: ResponseConn,
 ) {
+    // The common case needs no rewriting: the head goes out as it came.
+    if let (BodyFraming::ContentLength(n), ResponseConn::Default) = (framing, conn) {
+        if let Some(raw) = encode::unchanged_response_head(buf, head, n) {
+            out.extend_from_slice(raw);
+            return;
+        }
+    }
     encode::status_line(out, Version::Http11, head.status, head.reason.of(buf));
     // Without a body of its own (HEAD, 204, 304) a response keeps its metadata headers.
     let renormalise = !matches!(framing, BodyFraming::None);
