@@ -155,35 +155,33 @@ validate_options() {
   fi
 }
 
+# resolve_bin VAR DEFAULT CARGO_ARGS...: the binary named by $VAR (checked), else DEFAULT,
+# built with `cargo build CARGO_ARGS...` when missing; sets VAR to its real path.
+resolve_bin() {
+  local var=$1 default=$2 path=${!1}
+  shift 2
+  if [[ -n $path ]]; then
+    [[ -x $path ]] || die "$var=$path is not an executable file"
+  else
+    path=$default
+    if [[ ! -x $path ]]; then
+      echo "run.sh: $path missing; building it with cargo build $*" >&2
+      (cd "$REPO_DIR" && cargo build "$@") || die "cargo build $* failed"
+    fi
+  fi
+  printf -v "$var" '%s' "$(realpath "$path")"
+}
+
 # The ringway binary is only needed when ringway is a proxy or the backend.
 resolve_ringway() {
   if [[ $BACKEND != ringway ]] && ! in_list ringway $PROXIES; then return; fi
-  if [[ -n $RINGWAY_BIN ]]; then
-    [[ -x $RINGWAY_BIN ]] || die "RINGWAY_BIN=$RINGWAY_BIN is not an executable file"
-  else
-    RINGWAY_BIN=$REPO_DIR/target/release/ringway
-    if [[ ! -x $RINGWAY_BIN ]]; then
-      echo "run.sh: $RINGWAY_BIN missing; building it with cargo build --release" >&2
-      (cd "$REPO_DIR" && cargo build --release) || die "cargo build --release failed"
-    fi
-  fi
-  RINGWAY_BIN=$(realpath "$RINGWAY_BIN")
+  resolve_bin RINGWAY_BIN "$REPO_DIR/target/release/ringway" --release
 }
 
 # The floor binary, only when floor is a proxy.
 resolve_floor() {
   in_list floor $PROXIES || return 0
-  if [[ -n $FLOOR_BIN ]]; then
-    [[ -x $FLOOR_BIN ]] || die "FLOOR_BIN=$FLOOR_BIN is not an executable file"
-  else
-    FLOOR_BIN=$REPO_DIR/target/release/examples/floor_proxy
-    if [[ ! -x $FLOOR_BIN ]]; then
-      echo "run.sh: $FLOOR_BIN missing; building it with cargo build --release --example floor_proxy" >&2
-      (cd "$REPO_DIR" && cargo build --release --example floor_proxy) ||
-        die "cargo build --release --example floor_proxy failed"
-    fi
-  fi
-  FLOOR_BIN=$(realpath "$FLOOR_BIN")
+  resolve_bin FLOOR_BIN "$REPO_DIR/target/release/examples/floor_proxy" --release --example floor_proxy
 }
 
 # ---------------------------------------------------------------- process bookkeeping
