@@ -136,10 +136,8 @@ pub fn unchanged_response_head<'b>(
     length: u64,
 ) -> Option<&'b [u8]> {
     let raw = buf.get(..head.len)?;
-    if head.version != Version::Http11
-        || !raw.starts_with(b"HTTP/1.1 ")
-        || raw.get(12) != Some(&b' ')
-    {
+    // The status line as written anew: HTTP/1.1, the code, a space before the reason.
+    if !raw.starts_with(b"HTTP/1.1 ") || raw.get(12) != Some(&b' ') {
         return None;
     }
     let mut lengths = 0;
@@ -162,17 +160,9 @@ pub fn unchanged_response_head<'b>(
     (lengths == 1 && crlf).then_some(raw)
 }
 
-/// True when `value` is `n` as `decimal` writes it: digits only, no leading zero.
+/// True when `value` is `n` as `decimal` writes it: a Content-Length without a leading zero.
 fn plain_decimal_is(value: &[u8], n: u64) -> bool {
-    let plain = match value {
-        [] => false,
-        [b'0', _, ..] => false,
-        _ => value.iter().all(u8::is_ascii_digit),
-    };
-    plain
-        && value.iter().try_fold(0u64, |acc, &d| {
-            acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-        }) == Some(n)
+    !matches!(value, [b'0', _, ..]) && super::framing::decimal(value).ok() == Some(n)
 }
 
 /// Appends `n` in decimal.

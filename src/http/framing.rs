@@ -112,7 +112,7 @@ fn content_length(
 }
 
 /// `1*DIGIT` as a u64: no sign, no inner space, not empty, no overflow.
-fn decimal(digits: &[u8]) -> Result<u64, FramingError> {
+pub(super) fn decimal(digits: &[u8]) -> Result<u64, FramingError> {
     if digits.is_empty() {
         return Err(FramingError("empty Content-Length"));
     }
