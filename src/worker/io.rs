@@ -42,6 +42,15 @@ fn transferred(res: io::Result<usize>, timer: &Timer) -> io::Result<usize> {
     res
 }
 
+/// A completed write: as [`transferred`], and a write that took nothing is `WriteZero`.
+#[inline]
+fn written(res: io::Result<usize>, timer: &Timer) -> io::Result<usize> {
+    match transferred(res, timer) {
+        Ok(0) => Err(io::ErrorKind::WriteZero.into()),
+        other => other,
+    }
+}
+
 /// Reads once into the spare capacity of `buf` (after `buf.len()`) before `timer` fires.
 /// Returns the byte count; 0 means the peer closed. On timeout the buffer comes back empty:
 /// the connection is to close.
@@ -77,8 +86,7 @@ pub async fn write_range<S: AsyncWriteRent>(
             return (Err(io::ErrorKind::TimedOut.into()), Vec::new());
         };
         buf = slice.into_inner();
-        match transferred(res, timer) {
-            Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
+        match written(res, timer) {
             Ok(n) => pos += n,
             Err(e) => return (Err(e), buf),
         }
@@ -139,8 +147,7 @@ async fn write_range_keep<S: CancelableAsyncWriteRent>(
         };
         let (res, slice) = stream.cancelable_write(buf.slice(pos..end), handle).await;
         buf = slice.into_inner();
-        match transferred(res, timer) {
-            Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
+        match written(res, timer) {
             Ok(n) => pos += n,
             Err(e) => return (Err(e), buf),
         }
