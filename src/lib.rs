@@ -18,6 +18,7 @@
 
 pub mod accesslog;
 pub mod admin;
+pub mod alloc;
 pub mod balance;
 pub mod config;
 pub mod desync;

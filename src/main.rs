@@ -5,7 +5,7 @@ use clap::Parser;
 mod cli;
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: ringway::alloc::Mimalloc = ringway::alloc::Mimalloc;
 
 fn main() -> ExitCode {
     cli::run(cli::Cli::parse())
