@@ -624,7 +624,7 @@ async fn try_targets(
         let mut skip_pool = false;
         loop {
             let pooled = match group.current(target) {
-                Some(i) if !skip_pool => group.pool.borrow_mut().take(i, &w.timers),
+                Some(i) if !skip_pool => group.pool.borrow_mut().take(i),
                 _ => None,
             };
             let reused = pooled.is_some();

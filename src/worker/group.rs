@@ -298,7 +298,7 @@ impl GroupState {
         self.selector.borrow_mut().update(targets);
         let new: Vec<SocketAddr> = targets.iter().map(|t| t.address).collect();
         let mut pool = self.pool.borrow_mut();
-        pool.retarget(&old, &new, timers);
+        pool.retarget(&old, &new);
         let mut avail = self.avail.borrow_mut();
         avail.update(targets, Self::fresh(self.checks));
         let ramps: Vec<u32> = self
@@ -316,7 +316,7 @@ impl GroupState {
                 avail.set_draining(i, drain);
             }
             if drain {
-                pool.clear(i, timers);
+                pool.clear(i);
             }
         }
     }

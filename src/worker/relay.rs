@@ -222,7 +222,7 @@ pub async fn relay_response(
             && framing != BodyFraming::CloseDelimited,
         index,
     ) {
-        group.pool.borrow_mut().put(i, upstream, &w.timers);
+        group.pool.borrow_mut().put(i, upstream);
     }
     let next = if client_close {
         Next::Close

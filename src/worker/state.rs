@@ -417,7 +417,7 @@ impl Worker {
             .get_mut(slot)
             .and_then(Option::take);
         if let Some(g) = removed {
-            g.pool.borrow_mut().close(&self.timers);
+            g.pool.borrow_mut().close();
         }
     }
 

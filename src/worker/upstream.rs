@@ -21,18 +21,13 @@ pub struct Upstream {
     pub timer: Timer,
 }
 
-struct Idle {
-    conn: Upstream,
-    /// The wheel entry that closes the connection when it has idled in the pool too long.
-    expiry: TimerKey,
-}
-
 /// Idle keep-alive connections of one target group, per target, newest last. A connection is
-/// closed once it has idled `idle_timeout` in the pool: the target's own keep-alive timer is
-/// then likely to fire soon, and reusing the connection would race the target's close.
+/// closed once it has idled `idle_timeout` in the pool (its timer stands at that meanwhile, see
+/// `Timer::pool`): the target's own keep-alive timer is then likely to fire soon, and reusing
+/// the connection would race the target's close.
 pub struct Pool {
     group: usize,
-    idle: Vec<Vec<Idle>>,
+    idle: Vec<Vec<Upstream>>,
     max_idle: usize,
     idle_timeout: Duration,
 }
@@ -47,14 +42,15 @@ impl Pool {
         }
     }
 
-    /// The newest idle connection to `target`.
-    pub fn take(&mut self, target: usize, timers: &Timers) -> Option<Upstream> {
+    /// The newest idle connection to `target`. Its timer must be set before use.
+    pub fn take(&mut self, target: usize) -> Option<Upstream> {
         let newest = self.idle.get_mut(target)?.pop()?;
-        timers.cancel(newest.expiry);
-        Some(newest.conn)
+        newest.timer.unpool();
+        Some(newest)
     }
 
-    pub fn put(&mut self, target: usize, conn: Upstream, timers: &Timers) {
+    /// Keeps `conn` for reuse; closes it when the pool keeps none.
+    pub fn put(&mut self, target: usize, conn: Upstream) {
         let Some(list) = self.idle.get_mut(target) else {
             return;
         };
@@ -63,24 +59,23 @@ impl Pool {
         }
         if list.len() >= self.max_idle {
             // Keep the newest: drop the oldest, which is the likeliest to be closed by the target.
-            timers.cancel(list.remove(0).expiry);
+            list.remove(0);
         }
-        let expiry = timers.pool_expiry(self.idle_timeout, self.group, target);
-        list.push(Idle { conn, expiry });
+        conn.timer.pool(self.idle_timeout, self.group, target);
+        list.push(conn);
     }
 
-    /// Closes the pooled connection whose expiry entry `key` fired. `target` is where it was
-    /// put; after a change of the target list it may have moved, and is looked for
-    /// everywhere.
+    /// Closes the pooled connection whose timer `key` fired. `target` is where it was put;
+    /// after a change of the target list it may have moved, and is looked for everywhere.
     pub fn expire(&mut self, target: usize, key: TimerKey) {
         let hinted = self.idle.get_mut(target).and_then(|list| {
-            let i = list.iter().position(|idle| idle.expiry == key)?;
+            let i = list.iter().position(|conn| conn.timer.key() == key)?;
             list.remove(i);
             Some(())
         });
         if hinted.is_none() {
             for list in &mut self.idle {
-                if let Some(i) = list.iter().position(|idle| idle.expiry == key) {
+                if let Some(i) = list.iter().position(|conn| conn.timer.key() == key) {
                     list.remove(i);
                     return;
                 }
@@ -89,29 +84,23 @@ impl Pool {
     }
 
     /// Closes every idle connection to `target` (it is draining).
-    pub fn clear(&mut self, target: usize, timers: &Timers) {
+    pub fn clear(&mut self, target: usize) {
         if let Some(list) = self.idle.get_mut(target) {
-            for idle in list.drain(..) {
-                timers.cancel(idle.expiry);
-            }
+            list.clear();
         }
     }
 
     /// The group left the worker: every idle connection closes and none is kept from now on
     /// (requests still in flight on the group drop theirs when done).
-    pub fn close(&mut self, timers: &Timers) {
-        for list in &mut self.idle {
-            for idle in list.drain(..) {
-                timers.cancel(idle.expiry);
-            }
-        }
+    pub fn close(&mut self) {
+        self.idle.iter_mut().for_each(Vec::clear);
         self.max_idle = 0;
     }
 
     /// The group's targets were `old` and are now `new`: idle connections follow their
     /// target's address; those of removed targets are closed.
-    pub fn retarget(&mut self, old: &[SocketAddr], new: &[SocketAddr], timers: &Timers) {
-        let mut lists: Vec<Option<Vec<Idle>>> = std::mem::take(&mut self.idle)
+    pub fn retarget(&mut self, old: &[SocketAddr], new: &[SocketAddr]) {
+        let mut lists: Vec<Option<Vec<Upstream>>> = std::mem::take(&mut self.idle)
             .into_iter()
             .map(Some)
             .collect();
@@ -124,9 +113,6 @@ impl Pool {
                     .unwrap_or_default()
             })
             .collect();
-        for idle in lists.into_iter().flatten().flatten() {
-            timers.cancel(idle.expiry);
-        }
     }
 }
 
