@@ -106,13 +106,11 @@ pub(crate) mod tests {
             buf.extend_from_slice(b": ");
             let value_start = buf.len() as u32;
             buf.extend_from_slice(value.as_bytes());
-            headers.push(Header {
-                name,
-                value: Span {
-                    start: value_start,
-                    end: buf.len() as u32,
-                },
-            });
+            let value = Span {
+                start: value_start,
+                end: buf.len() as u32,
+            };
+            headers.push(Header::new(&buf, name, value));
             buf.extend_from_slice(b"\r\n");
         }
         (buf, headers)
