@@ -221,7 +221,7 @@ enum Coding {
 impl Coding {
     /// The names are all letters, and `b | 0x20` is a lower-case letter exactly when `b` is
     /// that letter in either case, so each name is one OR and one compare of a word (the
-    /// `is_named` trick in `classify`), not a byte loop per candidate.
+    /// `http::is_named` trick), not a byte loop per candidate.
     #[inline]
     fn of(c: &[u8]) -> Coding {
         const fn word(s: &[u8]) -> u64 {

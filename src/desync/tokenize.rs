@@ -96,23 +96,14 @@ pub fn tokenize(
             // obs-fold: an entry under the name of the line it continues.
             lines.obs_fold = true;
             let name = headers.last().map_or(span(s, s), |h| h.name);
-            Header {
-                name,
-                value: trimmed(window, s, e),
-            }
+            Header::new(window, name, trimmed(window, s, e))
         } else if let Some(c) = window[s..e].iter().position(|&b| b == b':') {
             let colon = s + c;
             lines.whitespace_before_colon |= c > 0 && is(window[colon - 1], OWS);
-            Header {
-                name: span(s, colon),
-                value: trimmed(window, colon + 1, e),
-            }
+            Header::new(window, span(s, colon), trimmed(window, colon + 1, e))
         } else {
             lines.missing_colon = true;
-            Header {
-                name: span(s, e),
-                value: span(e, e),
-            }
+            Header::new(window, span(s, e), span(e, e))
         };
         headers.push(header);
     }
@@ -244,6 +235,7 @@ fn request_line(buf: &[u8], s: usize, e: usize) -> (Span, Span, Span, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::Known;
 
     fn tok(buf: &[u8], limits: &Limits) -> (Result<Option<RawRequest>, ParseError>, Vec<Header>) {
         let mut headers = Vec::new();
@@ -368,5 +360,20 @@ mod tests {
         assert_eq!(h[2].value.of(buf), b"2");
         assert_eq!(h[3].name.of(buf), b"nocolon");
         assert_eq!(h[3].value.start, h[3].name.end);
+    }
+
+    #[test]
+    fn folds_and_colonless_lines_are_known_by_their_names() {
+        let buf = b"GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\tchunked\r\nHOST\r\n\r\n";
+        let (_, h) = tok(buf, &Limits::default());
+        let known: Vec<_> = h.iter().map(|h| h.known).collect();
+        assert_eq!(
+            known,
+            [
+                Known::TransferEncoding,
+                Known::TransferEncoding,
+                Known::Host
+            ]
+        );
     }
 }

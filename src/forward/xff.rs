@@ -16,7 +16,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::clean;
 use crate::config::XffMode;
-use crate::http::{encode, trim_ows};
+use crate::http::{encode, trim_ows, Known};
 
 /// ALB: "The upper limit for IP addresses is 30."
 pub const MAX_FORWARDED: usize = 30;
@@ -43,16 +43,12 @@ impl ForwardedError {
 
 /// Whether the worker must leave an incoming field out of the forwarded head because
 /// [`write_forwarding`] or [`super::write_host`] writes it. The same in every mode: preserve
-/// re-emits X-Forwarded-For itself.
-pub fn is_forwarding_header(name: &[u8]) -> bool {
-    const OURS: [&[u8]; 4] = [
-        b"host",
-        b"x-forwarded-for",
-        b"x-forwarded-port",
-        b"x-forwarded-proto",
-    ];
-    // Cheap reject on length first: most names are none of these.
-    matches!(name.len(), 4 | 15 | 16 | 17) && OURS.iter().any(|h| h.eq_ignore_ascii_case(name))
+/// re-emits X-Forwarded-For itself. Takes the parser's id of the name (`Header::known`).
+pub fn is_forwarding_header(name: Known) -> bool {
+    matches!(
+        name,
+        Known::Host | Known::XForwardedFor | Known::XForwardedPort | Known::XForwardedProto
+    )
 }
 
 /// Appends X-Forwarded-For (per `mode`), X-Forwarded-Proto and X-Forwarded-Port.
@@ -470,7 +466,7 @@ mod tests {
             "x-forwarded-proto",
             "X-Forwarded-Port",
         ] {
-            assert!(is_forwarding_header(name.as_bytes()), "{name}");
+            assert!(is_forwarding_header(Known::of(name.as_bytes())), "{name}");
         }
         for name in [
             "Forwarded",
@@ -480,7 +476,7 @@ mod tests {
             "hos",
             "",
         ] {
-            assert!(!is_forwarding_header(name.as_bytes()), "{name}");
+            assert!(!is_forwarding_header(Known::of(name.as_bytes())), "{name}");
         }
     }
 

@@ -2,8 +2,7 @@
 //! No `format!` and no allocation beyond the buffer growing; numbers are written by hand.
 //! The caller passes valid tokens and values: nothing here validates or escapes.
 
-use super::fields::is_hop_by_hop;
-use super::types::{ResponseHead, Version};
+use super::types::{Known, ResponseHead, Version};
 
 /// `method SP target SP version CRLF` (RFC 9112 §3), the target written as `path` then `query`
 /// (with its `?`, or empty): an absolute-form target is sent on as origin-form, whose path may
@@ -142,11 +141,10 @@ pub fn unchanged_response_head<'b>(
     }
     let mut lengths = 0;
     for h in &head.headers {
-        let name = h.name.of(buf);
-        if is_hop_by_hop(name) || name.eq_ignore_ascii_case(b"transfer-encoding") {
+        if h.known.is_hop_by_hop() || h.known == Known::TransferEncoding {
             return None;
         }
-        if name.eq_ignore_ascii_case(b"content-length") {
+        if h.known == Known::ContentLength {
             lengths += 1;
             if !plain_decimal_is(h.value.of(buf), length) {
                 return None;

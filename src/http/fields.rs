@@ -1,14 +1,16 @@
 //! Reading header fields of a parsed head: lookup by name, comma-separated lists (RFC 9110
 //! §5.6.1), the Connection and Expect options, and which fields are hop-by-hop.
 
-use super::types::{ConnectionOptions, Header, Span, Version};
+use super::types::{ConnectionOptions, Header, Known, Span, Version};
 
-/// The value of the first field named `name` (ASCII case-insensitive).
+/// The value of the first field named `name` (ASCII case-insensitive). For a name `Known`
+/// has, `known_value` finds the same field without reading names.
 pub fn header_value<'a>(buf: &'a [u8], headers: &[Header], name: &[u8]) -> Option<&'a [u8]> {
     named_values(buf, headers, name).next()
 }
 
-/// Values of every field named `name`, in order.
+/// Values of every field named `name`, in order. For a name `Known` has, `known_values` gives
+/// the same values without reading names.
 pub fn named_values<'a, 'h>(
     buf: &'a [u8],
     headers: &'h [Header],
@@ -20,6 +22,27 @@ where
     headers
         .iter()
         .filter(move |h| bytes(buf, h.name).is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        .filter_map(move |h| bytes(buf, h.value))
+}
+
+/// The value of the first field that is `known`.
+pub fn known_value<'a>(buf: &'a [u8], headers: &[Header], known: Known) -> Option<&'a [u8]> {
+    known_values(buf, headers, known).next()
+}
+
+/// Values of every field that is `known`, in order: `named_values` for that field's name, by
+/// the id the parser gave each header.
+pub fn known_values<'a, 'h>(
+    buf: &'a [u8],
+    headers: &'h [Header],
+    known: Known,
+) -> impl Iterator<Item = &'a [u8]> + 'h
+where
+    'a: 'h,
+{
+    headers
+        .iter()
+        .filter(move |h| h.known == known)
         .filter_map(move |h| bytes(buf, h.value))
 }
 
@@ -46,45 +69,58 @@ pub fn trim_ows(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// Fields that describe one connection and are never forwarded (RFC 9110 §7.6.1, plus
-/// Keep-Alive and Proxy-Connection from RFC 2068 era clients). Transfer-Encoding and
-/// Content-Length are framing, which the worker rewrites itself; fields named in Connection are
-/// the caller's to drop as well.
+/// Whether a field named `name` is hop-by-hop: see `Known::is_hop_by_hop`, which a parsed
+/// header answers without reading its name.
 pub fn is_hop_by_hop(name: &[u8]) -> bool {
-    const HOP: [&[u8]; 6] = [
-        b"connection",
-        b"keep-alive",
-        b"proxy-connection",
-        b"te",
-        b"trailer",
-        b"upgrade",
-    ];
-    // Cheap reject on length before comparing bytes: most names are not hop-by-hop.
-    matches!(name.len(), 2 | 7 | 10 | 16) && HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
+    Known::of(name).is_hop_by_hop()
 }
 
 /// What the Connection and Expect fields ask for. The flags report what was sent; the
 /// version's default (HTTP/1.1 persistent, HTTP/1.0 not, RFC 9112 §9.3) is the caller's.
 pub fn connection_options(buf: &[u8], version: Version, headers: &[Header]) -> ConnectionOptions {
     let _ = version;
+    // Most heads have none of the three fields: this scan is all they cost.
+    let options =
+        |h: &Header| matches!(h.known, Known::Connection | Known::Upgrade | Known::Expect);
+    match headers.iter().position(options) {
+        None => ConnectionOptions::default(),
+        Some(first) => read_options(buf, &headers[first..]),
+    }
+}
+
+/// `connection_options` for a head with at least one of the fields, kept out of line so the
+/// scan above stays a leaf that saves no registers.
+#[inline(never)]
+fn read_options(buf: &[u8], headers: &[Header]) -> ConnectionOptions {
     let mut opts = ConnectionOptions::default();
     let mut upgrade_token = false;
-    for value in named_values(buf, headers, b"connection") {
-        for token in list_elements(value) {
-            if token.eq_ignore_ascii_case(b"close") {
-                opts.close = true;
-            } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                opts.keep_alive = true;
-            } else if token.eq_ignore_ascii_case(b"upgrade") {
-                upgrade_token = true;
+    let mut upgrade_field = false;
+    for h in headers {
+        let Some(value) = bytes(buf, h.value) else {
+            continue;
+        };
+        match h.known {
+            Known::Connection => {
+                for token in list_elements(value) {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        opts.close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        opts.keep_alive = true;
+                    } else if token.eq_ignore_ascii_case(b"upgrade") {
+                        upgrade_token = true;
+                    }
+                }
             }
+            Known::Upgrade => upgrade_field = true,
+            // RFC 9110 §10.1.1: 100-continue is the only expectation defined.
+            Known::Expect => {
+                opts.expect_continue |= trim_ows(value).eq_ignore_ascii_case(b"100-continue");
+            }
+            _ => {}
         }
     }
     // RFC 9110 §7.8: an Upgrade field without the token in Connection is not an upgrade.
-    opts.upgrade = upgrade_token && header_value(buf, headers, b"upgrade").is_some();
-    // RFC 9110 §10.1.1: 100-continue is the only expectation defined.
-    opts.expect_continue = named_values(buf, headers, b"expect")
-        .any(|v| trim_ows(v).eq_ignore_ascii_case(b"100-continue"));
+    opts.upgrade = upgrade_token && upgrade_field;
     opts
 }
 
@@ -106,13 +142,11 @@ pub(crate) mod tests {
             buf.extend_from_slice(b": ");
             let value_start = buf.len() as u32;
             buf.extend_from_slice(value.as_bytes());
-            headers.push(Header {
-                name,
-                value: Span {
-                    start: value_start,
-                    end: buf.len() as u32,
-                },
-            });
+            let value = Span {
+                start: value_start,
+                end: buf.len() as u32,
+            };
+            headers.push(Header::new(&buf, name, value));
             buf.extend_from_slice(b"\r\n");
         }
         (buf, headers)
@@ -134,6 +168,28 @@ pub(crate) mod tests {
         assert_eq!(header_value(&buf, &headers, b"host"), Some(&b"a"[..]));
         assert_eq!(header_value(&buf, &headers, b"x"), Some(&b""[..]));
         assert_eq!(header_value(&buf, &headers, b"missing"), None);
+        assert_eq!(known_value(&buf, &headers, Known::Host), Some(&b"a"[..]));
+        assert_eq!(known_value(&buf, &headers, Known::Expect), None);
+    }
+
+    #[test]
+    fn known_values_are_the_named_values_of_that_name() {
+        let (buf, headers) = fields(&[
+            ("X-Forwarded-For", "a"),
+            ("Host", "h"),
+            ("x-forwarded-for", "b"),
+            ("X-Forwarded-Fo", "c"),
+            ("X-FORWARDED-FOR", ""),
+        ]);
+        assert_eq!(
+            known_values(&buf, &headers, Known::XForwardedFor).collect::<Vec<_>>(),
+            named_values(&buf, &headers, b"x-forwarded-for").collect::<Vec<_>>()
+        );
+        assert_eq!(
+            known_values(&buf, &headers, Known::XForwardedFor).count(),
+            3
+        );
+        assert_eq!(known_values(&buf[..3], &headers, Known::Host).count(), 0);
     }
 
     #[test]

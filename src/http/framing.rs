@@ -2,8 +2,10 @@
 //! strict reading, because a request the balancer and the target frame differently is request
 //! smuggling; responses get the RFC's fallbacks.
 
-use super::fields::{list_elements, named_values as named};
-use super::types::{BodyFraming, FramingError, Method, RequestHead, ResponseHead, Version};
+use super::fields::{known_values, list_elements};
+use super::types::{
+    BodyFraming, FramingError, Header, Known, Method, RequestHead, ResponseHead, Version,
+};
 
 /// The framing of a request body. Transfer-Encoding wins over Content-Length, which the
 /// worker then drops before forwarding (RFC 9112 §6.3 rule 3).
@@ -72,11 +74,11 @@ struct Codings {
 }
 
 /// `None` when no Transfer-Encoding field is present.
-fn transfer_codings(buf: &[u8], headers: &[super::types::Header]) -> Option<Codings> {
+fn transfer_codings(buf: &[u8], headers: &[Header]) -> Option<Codings> {
     let mut present = false;
     let mut last: &[u8] = b"";
     let mut chunked_count = 0;
-    for value in named(buf, headers, b"transfer-encoding") {
+    for value in known_values(buf, headers, Known::TransferEncoding) {
         present = true;
         // RFC 9110 §5.6.1: empty list elements are ignored.
         for coding in list_elements(value).filter(|c| !c.is_empty()) {
@@ -94,12 +96,9 @@ fn transfer_codings(buf: &[u8], headers: &[super::types::Header]) -> Option<Codi
 
 /// The one length all Content-Length values agree on, `None` when there is no such field.
 /// RFC 9110 §8.6 allows a list of identical values; anything else is an error.
-fn content_length(
-    buf: &[u8],
-    headers: &[super::types::Header],
-) -> Result<Option<u64>, FramingError> {
+fn content_length(buf: &[u8], headers: &[Header]) -> Result<Option<u64>, FramingError> {
     let mut length = None;
-    for value in named(buf, headers, b"content-length") {
+    for value in known_values(buf, headers, Known::ContentLength) {
         for element in list_elements(value) {
             let n = decimal(element)?;
             if length.is_some_and(|l| l != n) {

@@ -12,7 +12,9 @@
 use std::mem::MaybeUninit;
 
 use super::lines::{check_lines, first_long_line, skip_empty_lines};
-use super::types::{Header, Limits, Method, ParseError, RequestHead, ResponseHead, Span, Version};
+use super::types::{
+    Header, Known, Limits, Method, ParseError, RequestHead, ResponseHead, Span, Version,
+};
 
 /// Header slots kept on the stack. `Limits::max_headers` above this gets a heap array.
 const STACK_HEADERS: usize = 128;
@@ -254,6 +256,7 @@ fn header_spans(buf: &[u8], headers: &[httparse::Header]) -> Option<Vec<Header>>
         out.push(Header {
             name: span_in(buf, h.name.as_bytes())?,
             value: span_in(buf, h.value)?,
+            known: Known::of(h.name.as_bytes()),
         });
     }
     Some(out)
@@ -409,6 +412,18 @@ mod tests {
                 (b"Host".to_vec(), b"example.com".to_vec()),
                 (b"Accept".to_vec(), b"*/*".to_vec())
             ]
+        );
+    }
+
+    #[test]
+    fn each_header_carries_which_known_field_it_is() {
+        let buf =
+            b"HTTP/1.1 200 OK\r\ncONTENT-lENGTH: 0\r\nX-Other: 1\r\nconnection: close\r\n\r\n";
+        let head = response(buf, &Limits::default()).unwrap().unwrap();
+        let known: Vec<_> = head.headers.iter().map(|h| h.known).collect();
+        assert_eq!(
+            known,
+            [Known::ContentLength, Known::Other, Known::Connection]
         );
     }
 

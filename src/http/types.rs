@@ -1,6 +1,8 @@
 //! Values produced by the head parser. A head records offsets into the buffer it was parsed
 //! from instead of copying; `Span::of` gets the bytes back.
 
+pub use super::known::Known;
+
 /// A byte range `start..end` of the buffer a head was parsed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
@@ -25,10 +27,25 @@ impl Span {
     }
 }
 
+/// One header field. `known` is `Known::of(name.of(buf))` for the buffer the head was parsed
+/// from; `Header::new` keeps that so, and lookups by a known name rely on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Header {
     pub name: Span,
     pub value: Span,
+    pub known: Known,
+}
+
+impl Header {
+    /// The field whose name and value are these spans of `buf`, its name classified.
+    #[inline]
+    pub fn new(buf: &[u8], name: Span, value: Span) -> Header {
+        Header {
+            name,
+            value,
+            known: Known::of(name.of(buf)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

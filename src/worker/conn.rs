@@ -15,7 +15,8 @@ use crate::balance::PickContext;
 use crate::error::{synthetic_response, Cause};
 use crate::forward;
 use crate::http::{
-    self, connection_options, encode, BodyFraming, Header, Method, ParseError, RequestHead, Version,
+    self, connection_options, encode, BodyFraming, Header, Known, Method, ParseError, RequestHead,
+    Version,
 };
 
 use super::request::{encode_request_head, parse_head, vet, Forwarding, ReadHead, Vetted};
@@ -376,7 +377,10 @@ async fn handle_request(
 
     // One reading of the request-target serves routing and the forwarded head alike.
     let target = http::split_target(head.target.of(&rbuf));
-    let host = forward::routing_host(http::header_value(&rbuf, &head.headers, b"host"), &target);
+    let host = forward::routing_host(
+        http::known_value(&rbuf, &head.headers, Known::Host),
+        &target,
+    );
     let group = w.route(listener, host, target.path);
     clock.group.set(Some(group));
     // The request holds its group to its end, whatever a reload does meanwhile. A group is
@@ -494,42 +498,66 @@ impl RequestPlan {
     }
 }
 
-/// Copies the end-to-end headers of a head to `out` (see [`is_end_to_end`]), except those for
+/// Copies the end-to-end headers of a head to `out` (see [`EndToEnd`]), except those for
 /// which `skip` says true (framing, which the caller writes itself).
 pub fn copy_end_to_end_headers(
     out: &mut Vec<u8>,
     buf: &[u8],
     headers: &[Header],
     upgrade: bool,
-    mut skip: impl FnMut(&[u8]) -> bool,
+    mut skip: impl FnMut(&Header) -> bool,
 ) {
+    let end_to_end = EndToEnd::new(buf, headers, upgrade);
     for h in headers {
-        let name = h.name.of(buf);
-        if !skip(name) && is_end_to_end(buf, headers, name, upgrade) {
-            encode::header(out, name, h.value.of(buf));
+        if !skip(h) && end_to_end.keeps(h) {
+            encode::header(out, h.name.of(buf), h.value.of(buf));
         }
     }
 }
 
-/// False for hop-by-hop headers and those the Connection header names (RFC 9110 §7.6.1),
-/// except Upgrade when the connection is being upgraded.
-pub fn is_end_to_end(buf: &[u8], headers: &[Header], name: &[u8], upgrade: bool) -> bool {
-    if http::is_hop_by_hop(name) {
-        upgrade && name.eq_ignore_ascii_case(b"upgrade")
-    } else {
-        !named_by_connection(buf, headers, name)
-    }
+/// Which headers of a head are end-to-end: not hop-by-hop and not named by the Connection
+/// header (RFC 9110 §7.6.1), except Upgrade when the connection is being upgraded.
+pub struct EndToEnd<'a> {
+    buf: &'a [u8],
+    /// The head's headers from its first Connection header on. Most heads have none, and then
+    /// this is empty and no header's name is looked for among Connection's options.
+    from_connection: &'a [Header],
+    upgrade: bool,
 }
 
-/// True when a Connection header lists `name` as a connection option (RFC 9110 §7.6.1).
-fn named_by_connection(buf: &[u8], headers: &[Header], name: &[u8]) -> bool {
-    headers.iter().any(|h| {
-        h.name.of(buf).eq_ignore_ascii_case(b"connection")
-            && h.value
-                .of(buf)
-                .split(|&b| b == b',')
-                .any(|t| t.trim_ascii().eq_ignore_ascii_case(name))
-    })
+impl<'a> EndToEnd<'a> {
+    pub fn new(buf: &'a [u8], headers: &'a [Header], upgrade: bool) -> Self {
+        let first = headers
+            .iter()
+            .position(|h| h.known == Known::Connection)
+            .unwrap_or(headers.len());
+        EndToEnd {
+            buf,
+            from_connection: &headers[first..],
+            upgrade,
+        }
+    }
+
+    /// Whether `h`, one of the head's headers, goes on to the next hop.
+    pub fn keeps(&self, h: &Header) -> bool {
+        if h.known.is_hop_by_hop() {
+            self.upgrade && h.known == Known::Upgrade
+        } else {
+            !self.named_by_connection(h.name.of(self.buf))
+        }
+    }
+
+    /// True when a Connection header lists `name` as a connection option (RFC 9110 §7.6.1).
+    /// Options are tokens, any name at all, so they are compared by their bytes.
+    fn named_by_connection(&self, name: &[u8]) -> bool {
+        self.from_connection.iter().any(|h| {
+            h.known == Known::Connection
+                && h.value
+                    .of(self.buf)
+                    .split(|&b| b == b',')
+                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(name))
+        })
+    }
 }
 
 /// What `forward` needs to know about the request besides its bytes.
@@ -709,6 +737,33 @@ fn retry_order(group: &GroupState, first: TargetRef) -> Vec<TargetRef> {
 mod tests {
     use super::*;
     use crate::worker::runtime::{block_on, DriverChoice};
+
+    /// The names of the headers `EndToEnd` keeps, for a response with these fields.
+    fn kept(fields: &str, upgrade: bool) -> Vec<String> {
+        let buf = format!("HTTP/1.1 200 OK\r\n{fields}\r\n");
+        let head = http::parse_response(buf.as_bytes(), &http::Limits::default())
+            .unwrap()
+            .unwrap();
+        let end_to_end = EndToEnd::new(buf.as_bytes(), &head.headers, upgrade);
+        head.headers
+            .iter()
+            .filter(|h| end_to_end.keeps(h))
+            .map(|h| String::from_utf8(h.name.of(buf.as_bytes()).to_vec()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn hop_by_hop_fields_and_those_connection_names_are_not_end_to_end() {
+        let fields = "X-A: 1\r\nKeep-Alive: 5\r\nUpgrade: ws\r\nX-Drop: 2\r\n\
+                      connection: x-drop ,\tOther\r\nTE: trailers\r\nOTHER: 3\r\nX-B: 4\r\n";
+        assert_eq!(kept(fields, false), ["X-A", "X-B"]);
+        assert_eq!(kept(fields, true), ["X-A", "Upgrade", "X-B"]);
+        // Without a Connection field only the hop-by-hop names go.
+        assert_eq!(
+            kept("X-Drop: 1\r\nProxy-Connection: a\r\nTrailer: b\r\n", false),
+            ["X-Drop"]
+        );
+    }
 
     /// The accept loop asks `stopped` once per connection; waiting must not pile up wakers.
     #[test]

@@ -7,7 +7,7 @@ use std::time::Instant;
 use monoio::net::TcpStream;
 
 use crate::error::Cause;
-use crate::http::{self, encode, BodyFraming, ResponseHead, Version};
+use crate::http::{self, encode, BodyFraming, Known, ResponseHead, Version};
 
 use super::body::BodyTracker;
 use super::conn::{copy_end_to_end_headers, Exchange, Next, RequestPlan};
@@ -400,10 +400,8 @@ fn encode_response_head(
     // Without a body of its own (HEAD, 204, 304) a response keeps its metadata headers.
     let renormalise = !matches!(framing, BodyFraming::None);
     let upgrade = conn == ResponseConn::Upgrade;
-    copy_end_to_end_headers(out, buf, &head.headers, upgrade, |name| {
-        renormalise
-            && (name.eq_ignore_ascii_case(b"content-length")
-                || name.eq_ignore_ascii_case(b"transfer-encoding"))
+    copy_end_to_end_headers(out, buf, &head.headers, upgrade, |h| {
+        renormalise && matches!(h.known, Known::ContentLength | Known::TransferEncoding)
     });
     match framing {
         BodyFraming::ContentLength(n) => encode::content_length(out, n),

@@ -14,10 +14,11 @@ use crate::desync::{self, Action, HeaderMark, HeaderTier, RawRequest, RequestVie
 use crate::error::Cause;
 use crate::forward::{self, ForwardedError};
 use crate::http::{
-    self, encode, BodyFraming, Header, Method, ParseError, RequestHead, Target, TargetForm, Version,
+    self, encode, BodyFraming, Header, Known, Method, ParseError, RequestHead, Target, TargetForm,
+    Version,
 };
 
-use super::conn::is_end_to_end;
+use super::conn::EndToEnd;
 use super::state::Worker;
 
 /// A complete head as read from the client.
@@ -148,7 +149,7 @@ fn write_transfer_codings(out: &mut Vec<u8>, buf: &[u8], headers: &[http::Header
     let mut value: Vec<u8> = Vec::with_capacity(32);
     let mut last: &[u8] = b"";
     for h in headers {
-        if !h.name.of(buf).eq_ignore_ascii_case(b"transfer-encoding") {
+        if h.known != Known::TransferEncoding {
             continue;
         }
         for coding in h.value.of(buf).split(|&b| b == b',') {
@@ -193,22 +194,22 @@ pub fn encode_request_head(
     let marks = w.marks.borrow();
     let mut host = None;
     let mut had_content_length = false;
+    let end_to_end = EndToEnd::new(buf, &head.headers, fwd.upgrade);
     for (h, mark) in head.headers.iter().zip(marks.iter()) {
-        let name = h.name.of(buf);
         if mark.framing {
-            had_content_length |= name.eq_ignore_ascii_case(b"content-length");
+            had_content_length |= h.known == Known::ContentLength;
             continue;
         }
-        if name.eq_ignore_ascii_case(b"host") {
+        if h.known == Known::Host {
             host.get_or_insert(h.value.of(buf));
             continue;
         }
         let drop = mark.tier == HeaderTier::Bad
             || (attrs.drop_invalid_header_fields && mark.invalid_name)
-            || name.eq_ignore_ascii_case(b"expect")
-            || forward::is_forwarding_header(name);
-        if !drop && is_end_to_end(buf, &head.headers, name, fwd.upgrade) {
-            encode::header(out, name, h.value.of(buf));
+            || h.known == Known::Expect
+            || forward::is_forwarding_header(h.known);
+        if !drop && end_to_end.keeps(h) {
+            encode::header(out, h.name.of(buf), h.value.of(buf));
         }
     }
     let absolute = (target.form == TargetForm::Absolute)
@@ -222,7 +223,7 @@ pub fn encode_request_head(
         attrs.preserve_host_header,
     )
     .map_err(|_| Cause::BadRequest)?;
-    let incoming_xff = http::named_values(buf, &head.headers, b"x-forwarded-for");
+    let incoming_xff = http::known_values(buf, &head.headers, Known::XForwardedFor);
     forward::write_forwarding(
         out,
         incoming_xff,

@@ -204,12 +204,14 @@ impl Structured {
         let method = put(method, b" ");
         let target = put(uri, b" ");
         let version = put(version, b"\r\n");
-        let headers = headers
+        let spans: Vec<_> = headers
             .iter()
-            .map(|(n, v)| Header {
-                name: put(n, b": "),
-                value: put(v, b"\r\n"),
-            })
+            .map(|(n, v)| (put(n, b": "), put(v, b"\r\n")))
+            .collect();
+        // `put` holds the buffer while it writes; the names are classified after.
+        let headers = spans
+            .into_iter()
+            .map(|(name, value)| Header::new(&buf, name, value))
             .collect();
         Structured {
             buf,
