@@ -173,9 +173,6 @@ pub async fn relay_response(
         (false, Version::Http11) => ResponseConn::Default,
     };
 
-    let mut out = std::mem::take(&mut req.out);
-    out.clear();
-    encode_response_head(&mut out, &ubuf, &head, client_framing, conn);
     let mut body = if client_framing == framing {
         BodyTracker::new(framing)
     } else {
@@ -186,17 +183,31 @@ pub async fn relay_response(
         Ok(fed) => fed,
         Err(()) => {
             w.give_buf(ubuf);
-            w.give_buf(out);
             return failed(Cause::InvalidResponse, rbuf);
         }
     };
-    out.extend_from_slice(&avail[..fed.forward]);
     // Bytes after the end of the response mean the target does not frame as we think it does.
     let mut clean = fed.consumed == avail.len();
-    let head_bytes = out.len() as u64;
-    let (res, out) = write_all(client, out, ct).await;
-    ctx.clock.note(|l| l.sent += head_bytes);
-    w.give_buf(out);
+    // A head that goes out as it came is written straight from the read buffer with the body
+    // bytes behind it; any other is written anew, with those bytes copied after it.
+    let (res, sent, buf) = if passes_unchanged(&ubuf, &head, client_framing, conn) {
+        let end = head.len + fed.forward;
+        let (res, buf) = write_range(client, ubuf, 0, end, ct).await;
+        ubuf = buf;
+        (res, end, None)
+    } else {
+        let mut out = std::mem::take(&mut req.out);
+        out.clear();
+        encode_response_head(&mut out, &ubuf, &head, client_framing, conn);
+        out.extend_from_slice(&ubuf[head.len..head.len + fed.forward]);
+        let sent = out.len();
+        let (res, out) = write_all(client, out, ct).await;
+        (res, sent, Some(out))
+    };
+    ctx.clock.note(|l| l.sent += sent as u64);
+    if let Some(out) = buf {
+        w.give_buf(out);
+    }
     if res.is_err() {
         w.give_buf(ubuf);
         return Relayed::Done(Next::Gone, rbuf);
@@ -380,6 +391,22 @@ enum ResponseConn {
     Upgrade,
 }
 
+/// True when the head the client receives is the target's as it came (the common case): what
+/// `encode_response_head` would write differs at most in field order and spacing.
+fn passes_unchanged(
+    buf: &[u8],
+    head: &ResponseHead,
+    framing: BodyFraming,
+    conn: ResponseConn,
+) -> bool {
+    match (framing, conn) {
+        (BodyFraming::ContentLength(n), ResponseConn::Default) => {
+            encode::unchanged_response_head(buf, head, n).is_some()
+        }
+        _ => false,
+    }
+}
+
 /// Writes the head the client receives: status line as HTTP/1.1, hop-by-hop headers removed,
 /// framing normalised for bodies ringway delimits itself.
 fn encode_response_head(
@@ -389,13 +416,6 @@ fn encode_response_head(
     framing: BodyFraming,
     conn: ResponseConn,
 ) {
-    // The common case needs no rewriting: the head goes out as it came.
-    if let (BodyFraming::ContentLength(n), ResponseConn::Default) = (framing, conn) {
-        if let Some(raw) = encode::unchanged_response_head(buf, head, n) {
-            out.extend_from_slice(raw);
-            return;
-        }
-    }
     encode::status_line(out, Version::Http11, head.status, head.reason.of(buf));
     // Without a body of its own (HEAD, 204, 304) a response keeps its metadata headers.
     let renormalise = !matches!(framing, BodyFraming::None);
