@@ -8,6 +8,8 @@ Per measured run (RESULTS_DIR/runs/<layout>-r<round>-<pos>-<proxy>.*):
   proxy / backend CPU           utime+stime (/proc/PID/stat fields 14+15, clock ticks) of
                                 every process of the proxy tree / both backend trees,
                                 after - before, over the requests wrk counted
+  proxy user / sys              the proxy CPU per request split into utime (field 14: its own
+                                code) and stime (field 15: the kernel working for it), in us
   proxy/backend                 the DESIGN §7 figure: proxy CPU per request divided by
                                 backend CPU per request in the same run
   cpuN busy                     /proc/stat: 1 - (idle + iowait) / total, over the run
@@ -68,7 +70,7 @@ def parse_wrk(path):
 
 def parse_sample(path):
     """A /proc snapshot written by run.sh's sample()."""
-    s = {"time": None, "cpu": {}, "pids": {}, "ticks": {}, "nprocs": {}, "sched": {}, "rss": {}}
+    s = {"time": None, "cpu": {}, "pids": {}, "ticks": {}, "uticks": {}, "nprocs": {}, "sched": {}, "rss": {}}
     for line in open(path, encoding="utf-8"):
         parts = line.split()
         if not parts:
@@ -91,6 +93,7 @@ def parse_sample(path):
             rest = raw[raw.rindex(")") + 2:].split()
             utime, stime = int(rest[11]), int(rest[12])  # fields 14 and 15
             s["ticks"][role] = s["ticks"].get(role, 0) + utime + stime
+            s["uticks"][role] = s["uticks"].get(role, 0) + utime
             s["nprocs"][role] = s["nprocs"].get(role, 0) + 1
         elif kind == "sched":
             # schedstat: ns on CPU, ns waiting on a run queue, timeslices
@@ -137,6 +140,9 @@ def analyse_run(base, clk_tck):
         cpu_s = (after["ticks"].get(role, 0) - before["ticks"].get(role, 0)) / clk_tck
         run[f"{role}_cpu_s"] = cpu_s
         run[f"{role}_us_per_req"] = cpu_s * 1e6 / reqs if reqs else None
+        user_s = (after["uticks"].get(role, 0) - before["uticks"].get(role, 0)) / clk_tck
+        run[f"{role}_user_us_per_req"] = user_s * 1e6 / reqs if reqs else None
+        run[f"{role}_sys_us_per_req"] = (cpu_s - user_s) * 1e6 / reqs if reqs else None
         run[f"{role}_sched_us_per_req"] = (
             sched_delta(before, after, role) / 1e3 / reqs if reqs else None)
         # time runnable but not running (another process had the core): contention
@@ -228,7 +234,8 @@ def main():
                   key=lambda k: int(k[3:-5]))
     fields = ["layout", "round", "position", "proxy", "backend", "requests", "seconds", "rps",
               "p99_ms", "proxy_cpu_s", "backend_cpu_s", "proxy_us_per_req",
-              "backend_us_per_req", "ratio", "proxy_sched_us_per_req",
+              "backend_us_per_req", "ratio", "proxy_user_us_per_req", "proxy_sys_us_per_req",
+              "proxy_sched_us_per_req",
               "backend_sched_us_per_req", "proxy_runq_wait_s", "backend_runq_wait_s",
               "proxy_tick_err", "backend_tick_err",
               "wrk_us_per_req", *cpus, "other_cores", "proxy_rss_kib",
@@ -257,13 +264,13 @@ def main():
         out.append("")
         if layout == "shared":
             out.append("Layout A, shared (no pinning): median over rounds, [min-max] of proxy/backend")
-            headers = ["proxy", "runs", "req/s", "p99 ms", "proxy us/req", "backend us/req",
-                       "proxy/backend", "[min-max]", "other load"]
+            headers = ["proxy", "runs", "req/s", "p99 ms", "proxy us/req", "user/sys",
+                       "backend us/req", "proxy/backend", "[min-max]", "other load"]
         else:
             out.append("Layout B, pinned (proxy on CPU 1; wrk and backends on CPU 0): medians")
             headers = ["proxy", "runs", "req/s", "p99 ms", *[c[:-5] + " busy" for c in cpus],
-                       "proxy us/req", "backend us/req", "wrk us/req", "proxy/backend",
-                       "other load"]
+                       "proxy us/req", "user/sys", "backend us/req", "wrk us/req",
+                       "proxy/backend", "other load"]
         rows, ratio_med, per_round, quiet_med = [], {}, {}, {}
         for proxy in order:
             pr = [r for r in lruns if r["proxy"] == proxy and r["valid"]]
@@ -274,9 +281,12 @@ def main():
             per_round[proxy] = {r["round"]: r["ratio"] for r in pr}
             base = [proxy, f"{len(pr)}/{n_all}", fmt(med(r["rps"] for r in pr), ".0f"),
                     fmt(med(r["p99_ms"] for r in pr), ".2f")]
+            split = (f'{fmt(med(r["proxy_user_us_per_req"] for r in pr), ".2f")}/'
+                     f'{fmt(med(r["proxy_sys_us_per_req"] for r in pr), ".2f")}')
             if layout == "shared":
                 rows.append(base + [
                     fmt(med(r["proxy_us_per_req"] for r in pr), ".2f"),
+                    split,
                     fmt(med(r["backend_us_per_req"] for r in pr), ".2f"),
                     fmt(ratio_med[proxy], ".2f"),
                     f"[{min(ratios):.2f}-{max(ratios):.2f}]" if ratios else "-",
@@ -286,6 +296,7 @@ def main():
                 rows.append(base + [fmt(b * 100 if b is not None else None, ".0f") + "%"
                                     for b in busy] + [
                     fmt(med(r["proxy_us_per_req"] for r in pr), ".2f"),
+                    split,
                     fmt(med(r["backend_us_per_req"] for r in pr), ".2f"),
                     fmt(med(r["wrk_us_per_req"] for r in pr), ".2f"),
                     fmt(ratio_med[proxy], ".2f"),
