@@ -94,6 +94,7 @@ impl Timers {
             timers: self.clone(),
             key: Cell::new(self.insert(deadline, io_fire())),
             idle: Cell::new(ticks(idle)),
+            last_set: Cell::new(deadline),
         }
     }
 
@@ -202,6 +203,8 @@ pub struct Timer {
     key: Cell<TimerKey>,
     /// Ticks a `touch` puts the deadline past now.
     idle: Cell<u64>,
+    /// The deadline `set` last gave the timer.
+    last_set: Cell<u64>,
 }
 
 impl Timer {
@@ -233,12 +236,20 @@ impl Timer {
         } else {
             self.key.set(self.timers.insert(deadline, io_fire()));
         }
+        self.last_set.set(deadline);
     }
 
-    /// Bytes moved: the deadline is now the idle time past now.
+    /// Bytes moved: the deadline is now the idle time past now. The clock is coarse (a tick
+    /// of the kernel's, 4 ms here) and a request touches a timer several times within one, so
+    /// a touch that lands on the deadline last set leaves the wheel alone: that deadline is
+    /// after now, so the timer has not fired and stands there still.
     #[inline]
     pub fn touch(&self) {
-        self.set(self.timers.now().saturating_add(self.idle.get()));
+        let idle = self.idle.get();
+        let deadline = self.timers.now().saturating_add(idle);
+        if idle == 0 || deadline != self.last_set.get() {
+            self.set(deadline);
+        }
     }
 
     /// Changes what `touch` adds from the next touch on (a changed idle timeout).
@@ -490,6 +501,40 @@ mod tests {
     #[test]
     fn timeouts_on_io_uring_lose_no_byte_and_no_descriptor() {
         in_child("worker::timers::tests::uring_child");
+    }
+
+    /// Touches within one clock tick leave the wheel alone (the deadline is the one already
+    /// set); a touch after the timer fired arms it again.
+    #[test]
+    fn repeated_touches_keep_the_deadline_and_a_touch_rearms_a_fired_timer() {
+        block_on(
+            DriverChoice::Auto,
+            |_| {},
+            |_| async {
+                let timers = Timers::new();
+                monoio::spawn(timers.clone().drive(|_, _, _| {}));
+                let timer = timers.timer(Duration::from_secs(60), Duration::from_millis(30));
+                timer.touch();
+                let first = timer.deadline().unwrap();
+                assert!(first <= timers.now() + 30);
+                for _ in 0..1000 {
+                    timer.touch();
+                }
+                let again = timer.deadline().unwrap();
+                assert!(
+                    again >= first && again <= timers.now() + 30,
+                    "{first} {again}"
+                );
+                monoio::time::sleep(Duration::from_millis(100)).await;
+                assert!(timer.expired(), "the idle time passed without a touch");
+                timer.touch();
+                assert!(!timer.expired(), "a touch re-arms a fired timer");
+                assert!(timer.deadline().unwrap() > timers.now());
+                monoio::time::sleep(Duration::from_millis(100)).await;
+                assert!(timer.expired(), "and it fires again");
+            },
+        )
+        .unwrap();
     }
 
     #[test]
