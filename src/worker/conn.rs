@@ -446,7 +446,7 @@ async fn handle_request(
         upgrade: opts.upgrade,
         reuse_target: !close_after,
     };
-    forward(ctx, client, req, rbuf).await
+    forward(&ctx, client, req, rbuf).await
 }
 
 /// The upstream side of one request: its head and first body bytes, encoded, and how much
@@ -588,7 +588,7 @@ pub struct Exchange<'a> {
 /// closed it while idle), else to the next target (this one is failing). Every failure that
 /// reaches the client leaves through one reply.
 async fn forward(
-    ctx: Exchange<'_>,
+    ctx: &Exchange<'_>,
     client: &mut TcpStream,
     mut req: RequestPlan,
     rbuf: Vec<u8>,
@@ -624,7 +624,7 @@ async fn connect_counted(
 /// Tries the group's targets in the selector's order; `Err` names the cause to answer with.
 /// The group's target list can change at any await: targets are held as `TargetRef`s.
 async fn try_targets(
-    ctx: Exchange<'_>,
+    ctx: &Exchange<'_>,
     client: &mut TcpStream,
     req: &mut RequestPlan,
     mut rbuf: Vec<u8>,

@@ -33,7 +33,7 @@ const INTERIM_CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 const EARLY_ANSWER_WAIT_MS: u64 = 1000;
 
 pub async fn relay_response(
-    ctx: Exchange<'_>,
+    ctx: &Exchange<'_>,
     client: &mut TcpStream,
     mut upstream: Upstream,
     req: &mut RequestPlan,
@@ -253,7 +253,7 @@ enum BodyEnd {
 /// Streams the rest of a request body from the client to the target. Bytes after its end (the
 /// next pipelined request) are left in `rbuf`.
 async fn stream_request_body(
-    ctx: Exchange<'_>,
+    ctx: &Exchange<'_>,
     client: &mut TcpStream,
     upstream: &mut Upstream,
     req: &mut RequestPlan,
@@ -299,7 +299,7 @@ enum HeadError {
 /// which ringway already answered itself, and 101) on to HTTP/1.1 clients.
 async fn read_response_head(
     w: &Worker,
-    ctx: Exchange<'_>,
+    ctx: &Exchange<'_>,
     client: &mut TcpStream,
     upstream: &mut Upstream,
     ubuf: &mut Vec<u8>,
@@ -344,7 +344,7 @@ async fn read_response_head(
 /// Relays the rest of a response body. `Ok(extra)` when it ended well (`extra`: the target
 /// sent bytes past the end); `Err` when the client connection must close.
 async fn stream_response_body(
-    ctx: Exchange<'_>,
+    ctx: &Exchange<'_>,
     client: &mut TcpStream,
     upstream: &mut Upstream,
     body: &mut BodyTracker,
