@@ -16,7 +16,7 @@ mod host;
 mod xff;
 
 pub use host::{write_host, InvalidHost};
-pub use xff::{is_forwarding_header, write_forwarding, ClientAddr, ForwardedError, MAX_FORWARDED};
+pub use xff::{is_forwarding_header, write_forwarding, ForwardedError, MAX_FORWARDED};
 
 use crate::http::{Target, TargetForm};
 

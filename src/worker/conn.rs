@@ -13,7 +13,7 @@ use monoio::net::TcpStream;
 
 use crate::balance::PickContext;
 use crate::error::{synthetic_response, Cause};
-use crate::forward::{self, ClientAddr};
+use crate::forward;
 use crate::http::{
     self, connection_options, encode, BodyFraming, Header, Known, Method, ParseError, RequestHead,
     Version,
@@ -70,12 +70,10 @@ pub struct ClientClock {
     keep_alive: u64,
     /// The tick the keep-alive duration ends; `u64::MAX` until the first byte arrives.
     keep_alive_until: Cell<u64>,
-    /// The client's address as X-Forwarded-For writes it, rendered once.
-    client: ClientAddr,
 }
 
 impl ClientClock {
-    fn new(w: &Worker, listener: usize, peer: SocketAddr) -> Self {
+    fn new(w: &Worker, listener: usize) -> Self {
         let attrs = w.attrs();
         ClientClock {
             timer: w.timers.timer(attrs.idle_timeout, attrs.idle_timeout),
@@ -84,7 +82,6 @@ impl ClientClock {
             log: RefCell::new(None),
             keep_alive: ticks(attrs.client_keep_alive),
             keep_alive_until: Cell::new(u64::MAX),
-            client: ClientAddr::new(peer),
         }
     }
 
@@ -127,7 +124,7 @@ pub async fn serve_client(w: Rc<Worker>, listener: usize, mut client: TcpStream,
     w.stats
         .active_connections
         .set(w.stats.active_connections.get() + 1);
-    let clock = ClientClock::new(&w, listener, peer);
+    let clock = ClientClock::new(&w, listener);
     let mut rbuf = Vec::with_capacity(INITIAL_READ_BUF);
     loop {
         let (next, buf) = serve_request(&w, listener, &mut client, &clock, rbuf, peer).await;
@@ -407,7 +404,7 @@ async fn handle_request(
 
     let fwd = Forwarding {
         target,
-        client: &clock.client,
+        peer,
         listener_port: w.listener_port(listener),
         upgrade: opts.upgrade,
         close: close_after,

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 
 use crate::desync::{self, Action, HeaderMark, HeaderTier, RawRequest, RequestView, Tier, Verdict};
 use crate::error::Cause;
-use crate::forward::{self, ClientAddr, ForwardedError};
+use crate::forward::{self, ForwardedError};
 use crate::http::{
     self, encode, BodyFraming, Header, Known, Method, ParseError, RequestHead, Target, TargetForm,
     Version,
@@ -129,8 +129,7 @@ fn classify(view: &RequestView<'_>, headers: usize, marks: &mut Vec<HeaderMark>)
 pub struct Forwarding<'a> {
     /// The request-target, read once for routing and for the request line.
     pub target: Target<'a>,
-    /// The client, as X-Forwarded-For writes it.
-    pub client: &'a ClientAddr,
+    pub peer: SocketAddr,
     pub listener_port: u16,
     /// The client sent `Connection: upgrade` with an Upgrade header.
     pub upgrade: bool,
@@ -228,7 +227,7 @@ pub fn encode_request_head(
     forward::write_forwarding(
         out,
         incoming_xff,
-        fwd.client,
+        fwd.peer,
         fwd.listener_port,
         attrs.xff_header_processing,
         attrs.xff_client_port,
