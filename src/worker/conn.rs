@@ -561,7 +561,6 @@ impl<'a> EndToEnd<'a> {
 }
 
 /// What `forward` needs to know about the request besides its bytes.
-#[derive(Clone, Copy)]
 pub struct Exchange<'a> {
     pub w: &'a Worker,
     /// The client's timer.
