@@ -253,6 +253,8 @@ fn span(start: usize, end: usize) -> Span {
 fn header_spans(buf: &[u8], headers: &[httparse::Header]) -> Option<Vec<Header>> {
     let mut out = Vec::with_capacity(headers.len());
     for h in headers {
+        // Not `Header::new`: httparse's slice is at hand, and slicing the buffer again per
+        // header measured 90 instructions a request more (callgrind).
         out.push(Header {
             name: span_in(buf, h.name.as_bytes())?,
             value: span_in(buf, h.value)?,
