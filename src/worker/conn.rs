@@ -127,13 +127,12 @@ pub async fn serve_client(w: Rc<Worker>, listener: usize, mut client: TcpStream,
     let clock = ClientClock::new(&w, listener);
     let mut rbuf = Vec::with_capacity(INITIAL_READ_BUF);
     loop {
-        let (next, buf) = serve_request(&w, listener, &mut client, &clock, rbuf, peer).await;
-        rbuf = buf;
+        let next = serve_request(&w, listener, &mut client, &clock, &mut rbuf, peer).await;
         clock.emit(&w, peer);
         match next {
             Next::KeepAlive => {}
             Next::Close => {
-                Box::pin(linger(&mut client, &clock.timer, rbuf)).await;
+                Box::pin(linger(&mut client, &clock.timer, std::mem::take(&mut rbuf))).await;
                 break;
             }
             Next::Gone => break,
@@ -300,18 +299,17 @@ async fn serve_request(
     listener: usize,
     client: &mut TcpStream,
     clock: &ClientClock,
-    mut rbuf: Vec<u8>,
+    rbuf: &mut Vec<u8>,
     peer: SocketAddr,
-) -> (Next, Vec<u8>) {
-    let read = match read_head(w, client, clock, &mut rbuf).await {
+) -> Next {
+    let read = match read_head(w, client, clock, rbuf).await {
         Ok(read) => read,
-        Err(None) => return (Next::Gone, rbuf),
+        Err(None) => return Next::Gone,
         Err(Some(cause)) => {
             if w.log.is_some() {
-                *clock.log.borrow_mut() = Some(Box::new(RequestLog::begin(&rbuf, rbuf.len())));
+                *clock.log.borrow_mut() = Some(Box::new(RequestLog::begin(rbuf, rbuf.len())));
             }
-            let next = Box::pin(reply_error(w, client, clock, cause, true)).await;
-            return (next, rbuf);
+            return Box::pin(reply_error(w, client, clock, cause, true)).await;
         }
     };
     // Boxed: an idle connection's task then holds only the head-reading state, not the much
@@ -326,14 +324,14 @@ async fn handle_request(
     listener: usize,
     client: &mut TcpStream,
     clock: &ClientClock,
-    mut rbuf: Vec<u8>,
+    rbuf: &mut Vec<u8>,
     peer: SocketAddr,
     read: ReadHead,
-) -> (Next, Vec<u8>) {
+) -> Next {
     let ct = &clock.timer;
     clock.group.set(None);
     if w.log.is_some() {
-        *clock.log.borrow_mut() = Some(Box::new(RequestLog::begin(&rbuf, read.len())));
+        *clock.log.borrow_mut() = Some(Box::new(RequestLog::begin(rbuf, read.len())));
     }
     // The idle timeout in force now counts from this request's next transfer on.
     ct.set_idle(w.attrs().idle_timeout);
@@ -344,28 +342,25 @@ async fn handle_request(
         head,
         framing,
         close_after,
-    } = match vet(w, &rbuf, read, peer) {
+    } = match vet(w, rbuf, read, peer) {
         Ok(v) => {
             clock.note(|l| {
                 (l.classification, l.classification_reason) = w.last_verdict.get();
                 l.user_agent =
-                    http::header_value(&rbuf, &v.head.headers, b"user-agent").map(<[u8]>::to_vec);
+                    http::header_value(rbuf, &v.head.headers, b"user-agent").map(<[u8]>::to_vec);
             });
             v
         }
         Err(cause) => {
             clock.note(|l| (l.classification, l.classification_reason) = w.last_verdict.get());
-            return (reply_error(w, client, clock, cause, true).await, rbuf);
+            return reply_error(w, client, clock, cause, true).await;
         }
     };
     if head.method == Method::Connect {
         // A reverse proxy has no authority to tunnel to; RFC 9110 §9.3.6 leaves it to us.
-        return (
-            reply_error(w, client, clock, Cause::BadRequest, true).await,
-            rbuf,
-        );
+        return reply_error(w, client, clock, Cause::BadRequest, true).await;
     }
-    let opts = connection_options(&rbuf, head.version, &head.headers);
+    let opts = connection_options(rbuf, head.version, &head.headers);
     // Past the keep-alive duration this response is the connection's last (DESIGN.md §4).
     let client_keep_alive = !close_after
         && !clock.keep_alive_over()
@@ -376,27 +371,21 @@ async fn handle_request(
         };
 
     // One reading of the request-target serves routing and the forwarded head alike.
-    let target = http::split_target(head.target.of(&rbuf));
-    let host = forward::routing_host(
-        http::known_value(&rbuf, &head.headers, Known::Host),
-        &target,
-    );
+    let target = http::split_target(head.target.of(rbuf));
+    let host = forward::routing_host(http::known_value(rbuf, &head.headers, Known::Host), &target);
     let group = w.route(listener, host, target.path);
     clock.group.set(Some(group));
     // The request holds its group to its end, whatever a reload does meanwhile. A group is
     // only removed after the routers stop naming it, so this is not expected to miss.
     let Some(g) = w.group(group) else {
-        return (
-            reply_error(w, client, clock, Cause::NoTarget, true).await,
-            rbuf,
-        );
+        return reply_error(w, client, clock, Cause::NoTarget, true).await;
     };
     // The first choice is made here, while the head's bytes are at hand for a hashed header.
     let first = {
         let selector = &mut *g.selector.borrow_mut();
         let header = selector
             .hash_header()
-            .and_then(|name| http::header_value(&rbuf, &head.headers, name.as_bytes()));
+            .and_then(|name| http::header_value(rbuf, &head.headers, name.as_bytes()));
         let pick = PickContext::new(peer.ip()).with_header(header);
         let first = selector.pick(&pick, &g.avail.borrow());
         first.map(|i| g.target_ref(i))
@@ -409,11 +398,11 @@ async fn handle_request(
         upgrade: opts.upgrade,
         close: close_after,
     };
-    let mut req = match RequestPlan::new(w, &rbuf, &head, framing, &fwd, opts.expect_continue) {
+    let mut req = match RequestPlan::new(w, rbuf, &head, framing, &fwd, opts.expect_continue) {
         Ok(req) => req,
         Err(cause) => {
             // The body was not read: the connection cannot carry another request.
-            return (reply_error(w, client, clock, cause, true).await, rbuf);
+            return reply_error(w, client, clock, cause, true).await;
         }
     };
     // Everything of the request that is already here moves into the upstream buffer; what is
@@ -422,10 +411,7 @@ async fn handle_request(
         // A malformed chunked body, seen before any byte went to a target: 400, and the
         // connection closes since where the body ends is unknown (RFC 9112 §6.3).
         w.give_buf(std::mem::take(&mut req.out));
-        return (
-            reply_error(w, client, clock, Cause::BadRequest, true).await,
-            rbuf,
-        );
+        return reply_error(w, client, clock, Cause::BadRequest, true).await;
     };
     let consumed = head.len + req.body_taken;
     if body_done {
@@ -446,7 +432,17 @@ async fn handle_request(
         upgrade: opts.upgrade,
         reuse_target: !close_after,
     };
-    forward(&ctx, client, req, rbuf).await
+    // Every failure that reaches the client leaves through one reply.
+    let outcome = try_targets(&ctx, client, &mut req, rbuf).await;
+    w.give_buf(std::mem::take(&mut req.out));
+    match outcome {
+        Ok(next) => next,
+        Err(cause) => {
+            // The connection closes when the request body was not consumed.
+            let close = req.body_pending() || !ctx.client_keep_alive;
+            reply_error(w, client, ctx.clock, cause, close).await
+        }
+    }
 }
 
 /// The upstream side of one request: its head and first body bytes, encoded, and how much
@@ -580,31 +576,6 @@ pub struct Exchange<'a> {
     pub reuse_target: bool,
 }
 
-/// Sends the request to a target of its group and relays the response. Connect failures move
-/// on to the next target (nothing was sent). When a connection fails before any response byte
-/// and the whole request is still in hand, an idempotent request goes again: on a fresh
-/// connection to the same target if the failed one was reused from the pool (the target
-/// closed it while idle), else to the next target (this one is failing). Every failure that
-/// reaches the client leaves through one reply.
-async fn forward(
-    ctx: &Exchange<'_>,
-    client: &mut TcpStream,
-    mut req: RequestPlan,
-    rbuf: Vec<u8>,
-) -> (Next, Vec<u8>) {
-    let w = ctx.w;
-    let outcome = try_targets(ctx, client, &mut req, rbuf).await;
-    w.give_buf(std::mem::take(&mut req.out));
-    match outcome {
-        Ok(done) => done,
-        Err((cause, rbuf)) => {
-            // The connection closes when the request body was not consumed.
-            let close = req.body_pending() || !ctx.client_keep_alive;
-            (reply_error(w, client, ctx.clock, cause, close).await, rbuf)
-        }
-    }
-}
-
 /// Connects to `target` of `group`, counting the attempt for the target's metrics.
 async fn connect_counted(
     clock: &ClientClock,
@@ -620,19 +591,24 @@ async fn connect_counted(
     connect(target.addr, timers, idle).await
 }
 
-/// Tries the group's targets in the selector's order; `Err` names the cause to answer with.
-/// The group's target list can change at any await: targets are held as `TargetRef`s.
+/// Sends the request to a target of its group and relays the response, trying the group's
+/// targets in the selector's order; `Err` names the cause to answer the client with. Connect
+/// failures move on to the next target (nothing was sent). When a connection fails before any
+/// response byte and the whole request is still in hand, an idempotent request goes again: on
+/// a fresh connection to the same target if the failed one was reused from the pool (the
+/// target closed it while idle), else to the next target (this one is failing). The group's
+/// target list can change at any await: targets are held as `TargetRef`s.
 async fn try_targets(
     ctx: &Exchange<'_>,
     client: &mut TcpStream,
     req: &mut RequestPlan,
-    mut rbuf: Vec<u8>,
-) -> Result<(Next, Vec<u8>), (Cause, Vec<u8>)> {
+    rbuf: &mut Vec<u8>,
+) -> Result<Next, Cause> {
     let w = ctx.w;
     let group = ctx.group_state;
     let idle = w.attrs().idle_timeout;
     let Some(first) = ctx.first else {
-        return Err((Cause::NoTarget, rbuf));
+        return Err(Cause::NoTarget);
     };
     let mut last = Cause::ConnectRefused;
     // The retry order is worked out once, when the first target fails: most requests need
@@ -695,16 +671,14 @@ async fn try_targets(
                 group.selector.borrow_mut().end(request);
             }
             match relayed {
-                Relayed::Done(next, buf) => return Ok((next, buf)),
+                Relayed::Done(next) => return Ok(next),
                 // A reused connection the target had closed: the same target, on a fresh one.
-                Relayed::RetryFresh(buf) if reused => {
-                    rbuf = buf;
+                Relayed::RetryFresh if reused => {
                     skip_pool = true;
                 }
                 // A fresh connection reset or closed under the request: the target is failing
                 // (killed, restarting); the next one gets the request.
-                Relayed::RetryFresh(buf) => {
-                    rbuf = buf;
+                Relayed::RetryFresh => {
                     last = Cause::InvalidResponse;
                     if retries.is_none() {
                         retries = Some(retry_order(group, first).into_iter());
@@ -714,11 +688,11 @@ async fn try_targets(
                     }
                     continue 'targets;
                 }
-                Relayed::Failed(cause, buf) => return Err((cause, buf)),
+                Relayed::Failed(cause) => return Err(cause),
             }
         }
     }
-    Err((last, rbuf))
+    Err(last)
 }
 
 /// The other eligible targets after `first` failed, as the list is now.

@@ -18,13 +18,13 @@ use super::upstream::Upstream;
 
 /// How an exchange ended.
 pub enum Relayed {
-    /// The response went to the client (or the client went away); `rbuf` is handed back.
-    Done(Next, Vec<u8>),
+    /// The response went to the client (or the client went away).
+    Done(Next),
     /// A reused connection failed before any response byte; the request may go again on a
     /// fresh connection.
-    RetryFresh(Vec<u8>),
+    RetryFresh,
     /// Nothing reached the client yet; it gets the synthetic response for the error.
-    Failed(Cause, Vec<u8>),
+    Failed(Cause),
 }
 
 const INTERIM_CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -37,7 +37,7 @@ pub async fn relay_response(
     client: &mut TcpStream,
     mut upstream: Upstream,
     req: &mut RequestPlan,
-    mut rbuf: Vec<u8>,
+    rbuf: &mut Vec<u8>,
     target: TargetRef,
     may_retry: bool,
 ) -> Relayed {
@@ -58,11 +58,11 @@ pub async fn relay_response(
         // A target that took nothing for the idle timeout is no stale pooled connection: no
         // retry (and the head did not come back).
         Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-            return failed(Cause::ResponseTimeout, rbuf);
+            return failed(Cause::ResponseTimeout);
         }
         // A failed write completed: the head came back for the retry.
-        Err(_) if may_retry => return Relayed::RetryFresh(rbuf),
-        Err(_) => return failed(Cause::InvalidResponse, rbuf),
+        Err(_) if may_retry => return Relayed::RetryFresh,
+        Err(_) => return failed(Cause::InvalidResponse),
     }
     // The target stopped taking the body: it may have answered early (a 413, a 401) and
     // closed. Its answer, if there is one, goes to the client, and both connections close.
@@ -71,15 +71,15 @@ pub async fn relay_response(
         if req.expect_continue && ctx.client_version == Version::Http11 {
             let (res, _) = write_all(client, INTERIM_CONTINUE.to_vec(), ct).await;
             if res.is_err() {
-                return Relayed::Done(Next::Gone, rbuf);
+                return Relayed::Done(Next::Gone);
             }
         }
-        match stream_request_body(ctx, client, &mut upstream, req, &mut rbuf).await {
+        match stream_request_body(ctx, client, &mut upstream, req, rbuf).await {
             BodyEnd::Complete => {}
-            BodyEnd::ClientGone => return Relayed::Done(Next::Gone, rbuf),
+            BodyEnd::ClientGone => return Relayed::Done(Next::Gone),
             BodyEnd::ClientError(cause) => {
                 let next = super::conn::reply_error(w, client, ctx.clock, cause, true).await;
-                return Relayed::Done(next, rbuf);
+                return Relayed::Done(next);
             }
             BodyEnd::TargetError => {
                 // Its answer, if any, is already on the way: a short wait for it, even when
@@ -98,12 +98,10 @@ pub async fn relay_response(
         Err(e) => {
             w.give_buf(ubuf);
             return match e {
-                HeadError::NothingReceived if may_retry => Relayed::RetryFresh(rbuf),
-                HeadError::NothingReceived | HeadError::Invalid => {
-                    failed(Cause::InvalidResponse, rbuf)
-                }
-                HeadError::TimedOut => failed(Cause::ResponseTimeout, rbuf),
-                HeadError::ClientGone => Relayed::Done(Next::Gone, rbuf),
+                HeadError::NothingReceived if may_retry => Relayed::RetryFresh,
+                HeadError::NothingReceived | HeadError::Invalid => failed(Cause::InvalidResponse),
+                HeadError::TimedOut => failed(Cause::ResponseTimeout),
+                HeadError::ClientGone => Relayed::Done(Next::Gone),
             };
         }
     };
@@ -120,7 +118,7 @@ pub async fn relay_response(
     if head.status == 101 {
         if !ctx.upgrade {
             w.give_buf(ubuf);
-            return failed(Cause::InvalidResponse, rbuf);
+            return failed(Cause::InvalidResponse);
         }
         let mut out = std::mem::take(&mut req.out);
         out.clear();
@@ -136,16 +134,16 @@ pub async fn relay_response(
         let (res, out) = write_all(client, out, ct).await;
         w.give_buf(out);
         if res.is_err() {
-            return Relayed::Done(Next::Gone, rbuf);
+            return Relayed::Done(Next::Gone);
         }
-        return Relayed::Done(Next::Tunnel(upstream.stream), rbuf);
+        return Relayed::Done(Next::Tunnel(upstream.stream));
     }
 
     let framing = match http::response_framing(&ubuf, &head, ctx.method) {
         Ok(f) => f,
         Err(_) => {
             w.give_buf(ubuf);
-            return failed(Cause::InvalidResponse, rbuf);
+            return failed(Cause::InvalidResponse);
         }
     };
     let target_keep_alive = {
@@ -183,7 +181,7 @@ pub async fn relay_response(
         Ok(fed) => fed,
         Err(()) => {
             w.give_buf(ubuf);
-            return failed(Cause::InvalidResponse, rbuf);
+            return failed(Cause::InvalidResponse);
         }
     };
     // Bytes after the end of the response mean the target does not frame as we think it does.
@@ -210,12 +208,12 @@ pub async fn relay_response(
     }
     if res.is_err() {
         w.give_buf(ubuf);
-        return Relayed::Done(Next::Gone, rbuf);
+        return Relayed::Done(Next::Gone);
     }
     if !body.done {
         match stream_response_body(ctx, client, &mut upstream, &mut body, ubuf).await {
             Ok(extra) => clean &= !extra,
-            Err(()) => return Relayed::Done(Next::Gone, rbuf),
+            Err(()) => return Relayed::Done(Next::Gone),
         }
     } else {
         w.give_buf(ubuf);
@@ -240,7 +238,7 @@ pub async fn relay_response(
     } else {
         Next::KeepAlive
     };
-    Relayed::Done(next, rbuf)
+    Relayed::Done(next)
 }
 
 enum BodyEnd {
