@@ -328,13 +328,70 @@ async fn handle_request(
     peer: SocketAddr,
     read: ReadHead,
 ) -> Next {
-    let ct = &clock.timer;
+    let (mut req, route) = match prepare(w, listener, clock, rbuf, peer, read) {
+        Ok(prepared) => prepared,
+        // Refused before any byte went to a target: the connection closes, since the bytes
+        // after the head cannot be trusted or the body was not read.
+        Err(cause) => return reply_error(w, client, clock, cause, true).await,
+    };
+    let ctx = Exchange {
+        w,
+        ct: &clock.timer,
+        clock,
+        group: route.group,
+        group_state: &route.state,
+        first: route.first,
+        method: route.method,
+        client_version: route.client_version,
+        client_keep_alive: route.client_keep_alive,
+        upgrade: route.upgrade,
+        reuse_target: route.reuse_target,
+    };
+    // Every failure that reaches the client leaves through one reply.
+    let outcome = try_targets(&ctx, client, &mut req, rbuf).await;
+    w.give_buf(std::mem::take(&mut req.out));
+    match outcome {
+        Ok(next) => next,
+        Err(cause) => {
+            // The connection closes when the request body was not consumed.
+            let close = req.body_pending() || !ctx.client_keep_alive;
+            reply_error(w, client, ctx.clock, cause, close).await
+        }
+    }
+}
+
+/// Where a vetted request goes and how its connections behave after it.
+struct Route {
+    group: usize,
+    /// The group at slot `group`, held for the whole exchange.
+    state: Rc<GroupState>,
+    first: Option<TargetRef>,
+    method: Method,
+    client_version: Version,
+    client_keep_alive: bool,
+    upgrade: bool,
+    reuse_target: bool,
+}
+
+/// Everything between a head's arrival and its first byte to a target, none of which waits:
+/// vetting, routing, the first pick and the head the target receives. Out of line, so the
+/// request's state machine, resumed at every completion, stays small. `Err` is the answer the
+/// client gets instead, after which its connection closes.
+#[inline(never)]
+fn prepare(
+    w: &Worker,
+    listener: usize,
+    clock: &ClientClock,
+    rbuf: &mut Vec<u8>,
+    peer: SocketAddr,
+    read: ReadHead,
+) -> Result<(RequestPlan, Route), Cause> {
     clock.group.set(None);
     if w.log.is_some() {
         *clock.log.borrow_mut() = Some(Box::new(RequestLog::begin(rbuf, read.len())));
     }
     // The idle timeout in force now counts from this request's next transfer on.
-    ct.set_idle(w.attrs().idle_timeout);
+    clock.timer.set_idle(w.attrs().idle_timeout);
     bump(&w.stats.requests);
     // Blocked, unframeable and unwritable requests get 400 and the connection closes
     // (RFC 9112 §6.3 rules 4-5, DESIGN.md §3): the bytes after them cannot be trusted.
@@ -353,12 +410,12 @@ async fn handle_request(
         }
         Err(cause) => {
             clock.note(|l| (l.classification, l.classification_reason) = w.last_verdict.get());
-            return reply_error(w, client, clock, cause, true).await;
+            return Err(cause);
         }
     };
     if head.method == Method::Connect {
         // A reverse proxy has no authority to tunnel to; RFC 9110 §9.3.6 leaves it to us.
-        return reply_error(w, client, clock, Cause::BadRequest, true).await;
+        return Err(Cause::BadRequest);
     }
     let opts = connection_options(rbuf, head.version, &head.headers);
     // Past the keep-alive duration this response is the connection's last (DESIGN.md §4).
@@ -378,7 +435,7 @@ async fn handle_request(
     // The request holds its group to its end, whatever a reload does meanwhile. A group is
     // only removed after the routers stop naming it, so this is not expected to miss.
     let Some(g) = w.group(group) else {
-        return reply_error(w, client, clock, Cause::NoTarget, true).await;
+        return Err(Cause::NoTarget);
     };
     // The first choice is made here, while the head's bytes are at hand for a hashed header.
     let first = {
@@ -402,7 +459,7 @@ async fn handle_request(
         Ok(req) => req,
         Err(cause) => {
             // The body was not read: the connection cannot carry another request.
-            return reply_error(w, client, clock, cause, true).await;
+            return Err(cause);
         }
     };
     // Everything of the request that is already here moves into the upstream buffer; what is
@@ -411,7 +468,7 @@ async fn handle_request(
         // A malformed chunked body, seen before any byte went to a target: 400, and the
         // connection closes since where the body ends is unknown (RFC 9112 §6.3).
         w.give_buf(std::mem::take(&mut req.out));
-        return reply_error(w, client, clock, Cause::BadRequest, true).await;
+        return Err(Cause::BadRequest);
     };
     let consumed = head.len + req.body_taken;
     if body_done {
@@ -419,12 +476,9 @@ async fn handle_request(
     } else {
         rbuf.clear();
     }
-    let ctx = Exchange {
-        w,
-        ct,
-        clock,
+    let route = Route {
         group,
-        group_state: &g,
+        state: g,
         first,
         method: head.method,
         client_version: head.version,
@@ -432,17 +486,7 @@ async fn handle_request(
         upgrade: opts.upgrade,
         reuse_target: !close_after,
     };
-    // Every failure that reaches the client leaves through one reply.
-    let outcome = try_targets(&ctx, client, &mut req, rbuf).await;
-    w.give_buf(std::mem::take(&mut req.out));
-    match outcome {
-        Ok(next) => next,
-        Err(cause) => {
-            // The connection closes when the request body was not consumed.
-            let close = req.body_pending() || !ctx.client_keep_alive;
-            reply_error(w, client, ctx.clock, cause, close).await
-        }
-    }
+    Ok((req, route))
 }
 
 /// The upstream side of one request: its head and first body bytes, encoded, and how much
