@@ -274,16 +274,19 @@ fn header_spans(buf: &[u8], headers: &[httparse::Header]) -> Option<Vec<Header>>
     Some(out)
 }
 
-/// Where `part`, a slice httparse cut from `buf`, lies in `buf`.
+/// Where `part`, a slice httparse cut from `buf`, lies in `buf`. `buf` is a window of at most
+/// `u32::MAX` bytes (`parse_head`), so offsets inside it fit a `Span` without a check each.
+#[inline]
 fn span_in(buf: &[u8], part: &[u8]) -> Option<Span> {
-    let start = (part.as_ptr() as usize).checked_sub(buf.as_ptr() as usize)?;
-    let end = start.checked_add(part.len())?;
-    if end > buf.len() {
+    debug_assert!(buf.len() <= u32::MAX as usize);
+    // A part before `buf` wraps to a start beyond any buffer and fails the check too.
+    let start = (part.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+    if start > buf.len() || part.len() > buf.len() - start {
         return None;
     }
     Some(Span {
-        start: u32::try_from(start).ok()?,
-        end: u32::try_from(end).ok()?,
+        start: start as u32,
+        end: (start + part.len()) as u32,
     })
 }
 
