@@ -229,9 +229,23 @@ fn build_response(buf: &[u8], resp: &httparse::Response, len: usize) -> Attempt<
         len,
         version,
         status,
-        reason: reason_span(buf),
+        reason: reason_of(buf, resp.reason),
         headers,
     })
+}
+
+/// The reason phrase: httparse's own slice when it has one, else `reason_span`. The two agree
+/// on every head httparse accepts (it ends the phrase at the CR of a CRLF or at a bare LF, and
+/// refuses any other CR).
+#[inline]
+fn reason_of(buf: &[u8], parsed: Option<&str>) -> Span {
+    match parsed {
+        // Not an empty one: that may be httparse's static "", which lies outside `buf`.
+        Some(reason) if !reason.is_empty() => {
+            span_in(buf, reason.as_bytes()).unwrap_or_else(|| reason_span(buf))
+        }
+        _ => reason_span(buf),
+    }
 }
 
 /// The reason phrase, read from the raw bytes: httparse hands back a static "" instead of a
@@ -817,6 +831,24 @@ mod tests {
                     let lines = check_lines(prefix, head.len, &head.headers, ParseError::HeadersTooLarge, head.len + extra);
                     proptest::prop_assert_eq!(lines, Ok(()));
                 }
+            }
+        }
+
+        #[test]
+        fn the_reason_httparse_cut_is_the_one_read_from_the_raw_bytes(
+            code in "[0-9]{3}",
+            reason in proptest::option::of("[\\t -~\\x80-\\xff]{0,12}"),
+            end in proptest::sample::select(vec!["\r\n", "\n"]),
+        ) {
+            let mut buf = format!("HTTP/1.1 {code}").into_bytes();
+            if let Some(reason) = &reason {
+                buf.push(b' ');
+                buf.extend(reason.chars().map(|c| c as u32 as u8));
+            }
+            buf.extend_from_slice(end.as_bytes());
+            buf.extend_from_slice(b"X: y\r\n\r\n");
+            if let Ok(Some(head)) = parse_response(&buf, &Limits::default()) {
+                proptest::prop_assert_eq!(head.reason, reason_span(&buf));
             }
         }
 
