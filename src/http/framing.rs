@@ -75,6 +75,17 @@ struct Codings {
 
 /// `None` when no Transfer-Encoding field is present.
 fn transfer_codings(buf: &[u8], headers: &[Header]) -> Option<Codings> {
+    // Most messages have none: a scan of the ids is all they cost.
+    if !headers.iter().any(|h| h.known == Known::TransferEncoding) {
+        return None;
+    }
+    read_codings(buf, headers)
+}
+
+/// `transfer_codings` for a head with a Transfer-Encoding field, out of line so the scan
+/// above stays small where it is inlined.
+#[inline(never)]
+fn read_codings(buf: &[u8], headers: &[Header]) -> Option<Codings> {
     let mut present = false;
     let mut last: &[u8] = b"";
     let mut chunked_count = 0;
@@ -97,6 +108,43 @@ fn transfer_codings(buf: &[u8], headers: &[Header]) -> Option<Codings> {
 /// The one length all Content-Length values agree on, `None` when there is no such field.
 /// RFC 9110 §8.6 allows a list of identical values; anything else is an error.
 fn content_length(buf: &[u8], headers: &[Header]) -> Result<Option<u64>, FramingError> {
+    // The usual field is one plain number: read it without splitting a list or trimming.
+    // Anything else (a list, OWS, a sign, a value too long to be sure it fits, values that
+    // differ) goes to the full reading, which gives the verdict.
+    let mut length = None;
+    for h in headers.iter().filter(|h| h.known == Known::ContentLength) {
+        // A span outside `buf` is skipped, as `known_values` does.
+        let Some(value) = buf.get(h.value.start as usize..h.value.end as usize) else {
+            continue;
+        };
+        match plain_decimal(value) {
+            Some(n) if length.is_none_or(|l| l == n) => length = Some(n),
+            _ => return content_length_lists(buf, headers),
+        }
+    }
+    Ok(length)
+}
+
+/// 1 to 19 digits, which always fit a u64 (`u64::MAX` has 20); `None` for anything else.
+#[inline]
+fn plain_decimal(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || value.len() > 19 {
+        return None;
+    }
+    let mut n = 0u64;
+    for &d in value {
+        let digit = d.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n = n * 10 + u64::from(digit);
+    }
+    Some(n)
+}
+
+/// `content_length` read in full: every field a comma-separated list, each element checked.
+#[inline(never)]
+fn content_length_lists(buf: &[u8], headers: &[Header]) -> Result<Option<u64>, FramingError> {
     let mut length = None;
     for value in known_values(buf, headers, Known::ContentLength) {
         for element in list_elements(value) {
@@ -232,6 +280,58 @@ mod tests {
         ];
         for pairs in bad {
             assert!(request(v11, pairs).is_err(), "{pairs:?}");
+        }
+    }
+
+    /// Values a Content-Length field may hold, plain or not: digits of any count, lists,
+    /// OWS, signs and stray bytes.
+    fn cl_value() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::prop_oneof![
+            "[0-9]{1,22}",
+            "0*(18446744073709551615|18446744073709551616|9999999999999999999)",
+            "[ \t]?[0-9]{0,3}[ \t]?(,[ \t]?[0-9]{0,3}[ \t]?){0,2}",
+            "[-+0-9a, \t]{0,6}",
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_plain_number_shortcut_agrees_with_the_full_reading(
+            values in proptest::collection::vec(cl_value(), 0..4),
+            names in proptest::collection::vec(
+                proptest::sample::select(vec!["Content-Length", "content-length", "X-Other"]),
+                4,
+            ),
+        ) {
+            let pairs: Vec<(&str, &str)> = values
+                .iter()
+                .zip(&names)
+                .map(|(v, n)| (*n, v.as_str()))
+                .collect();
+            let (buf, headers) = fields(&pairs);
+            proptest::prop_assert_eq!(
+                content_length(&buf, &headers),
+                content_length_lists(&buf, &headers)
+            );
+            // And with the spans paired with a buffer too short for some of them.
+            let short = &buf[..buf.len() / 2];
+            proptest::prop_assert_eq!(
+                content_length(short, &headers),
+                content_length_lists(short, &headers)
+            );
+        }
+    }
+
+    #[test]
+    fn plain_numbers_of_19_digits_take_the_shortcut_and_20_do_not() {
+        assert_eq!(
+            plain_decimal(b"9999999999999999999"),
+            Some(9_999_999_999_999_999_999)
+        );
+        assert_eq!(plain_decimal(b"18446744073709551615"), None);
+        assert_eq!(plain_decimal(b"0"), Some(0));
+        for v in [&b""[..], b" 1", b"1,1", b"+1", b"1a", b"/", b":"] {
+            assert_eq!(plain_decimal(v), None, "{v:?}");
         }
     }
 

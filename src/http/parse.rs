@@ -88,22 +88,29 @@ fn parse_head<T: Head>(
     let max_head = limits.max_head.min(u32::MAX as usize);
     // A head must end within max_head bytes, so httparse never needs to see more.
     let window = &buf[..buf.len().min(max_head)];
+    // No line is longer than the bytes that hold it: a head or window of at most `max_line`
+    // bytes cannot break the line limit, and checking it would cost a pass over the head.
+    let long_lines_possible = |len: usize| len > limits.max_line;
     match attempt(window, limits.max_headers) {
         Attempt::Complete(head) => {
-            check_lines(
-                window,
-                head.head_len(),
-                head.header_spans(),
-                kind.first_line_error(),
-                limits.max_line,
-            )?;
+            if long_lines_possible(head.head_len()) {
+                check_lines(
+                    window,
+                    head.head_len(),
+                    head.header_spans(),
+                    kind.first_line_error(),
+                    limits.max_line,
+                )?;
+            }
             Ok(Some(head))
         }
         Attempt::Partial => {
-            if let Some((_, err)) =
-                first_long_line(window, kind.first_line_error(), limits.max_line)
-            {
-                return Err(err);
+            if long_lines_possible(window.len()) {
+                if let Some((_, err)) =
+                    first_long_line(window, kind.first_line_error(), limits.max_line)
+                {
+                    return Err(err);
+                }
             }
             if buf.len() >= max_head {
                 return Err(ParseError::HeadersTooLarge);
@@ -113,6 +120,9 @@ fn parse_head<T: Head>(
         Attempt::Failed(err) => {
             // Report whichever problem a reader going byte by byte meets first, so the verdict
             // does not depend on how the bytes arrived.
+            if !long_lines_possible(window.len()) {
+                return Err(err);
+            }
             if let Some((at, long)) =
                 first_long_line(window, kind.first_line_error(), limits.max_line)
             {
@@ -219,9 +229,23 @@ fn build_response(buf: &[u8], resp: &httparse::Response, len: usize) -> Attempt<
         len,
         version,
         status,
-        reason: reason_span(buf),
+        reason: reason_of(buf, resp.reason),
         headers,
     })
+}
+
+/// The reason phrase: httparse's own slice when it has one, else `reason_span`. The two agree
+/// on every head httparse accepts (it ends the phrase at the CR of a CRLF or at a bare LF, and
+/// refuses any other CR).
+#[inline]
+fn reason_of(buf: &[u8], parsed: Option<&str>) -> Span {
+    match parsed {
+        // Not an empty one: that may be httparse's static "", which lies outside `buf`.
+        Some(reason) if !reason.is_empty() => {
+            span_in(buf, reason.as_bytes()).unwrap_or_else(|| reason_span(buf))
+        }
+        _ => reason_span(buf),
+    }
 }
 
 /// The reason phrase, read from the raw bytes: httparse hands back a static "" instead of a
@@ -264,16 +288,19 @@ fn header_spans(buf: &[u8], headers: &[httparse::Header]) -> Option<Vec<Header>>
     Some(out)
 }
 
-/// Where `part`, a slice httparse cut from `buf`, lies in `buf`.
+/// Where `part`, a slice httparse cut from `buf`, lies in `buf`. `buf` is a window of at most
+/// `u32::MAX` bytes (`parse_head`), so offsets inside it fit a `Span` without a check each.
+#[inline]
 fn span_in(buf: &[u8], part: &[u8]) -> Option<Span> {
-    let start = (part.as_ptr() as usize).checked_sub(buf.as_ptr() as usize)?;
-    let end = start.checked_add(part.len())?;
-    if end > buf.len() {
+    debug_assert!(buf.len() <= u32::MAX as usize);
+    // A part before `buf` wraps to a start beyond any buffer and fails the check too.
+    let start = (part.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+    if start > buf.len() || part.len() > buf.len() - start {
         return None;
     }
     Some(Span {
-        start: u32::try_from(start).ok()?,
-        end: u32::try_from(end).ok()?,
+        start: start as u32,
+        end: (start + part.len()) as u32,
     })
 }
 
@@ -773,6 +800,58 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// `parse_head` skips the line checks when the bytes are no longer than `max_line`;
+        /// this is why that changes no verdict.
+        #[test]
+        fn no_line_is_over_a_limit_the_whole_buffer_is_within(
+            line in "(GET|HTTP/1\\.[01]|\r\n) ?[ -~]{0,50}( HTTP/1\\.[01])?",
+            fields in proptest::collection::vec("[!-~]{0,8}[:]?[ \\t]?[ -~\\x80-\\xff]{0,50}", 0..8),
+            ends in proptest::collection::vec(proptest::sample::select(vec!["\r\n", "\n", "\r", ""]), 8),
+            extra in 0usize..3,
+        ) {
+            let mut buf = line.into_bytes();
+            for (f, e) in fields.iter().zip(ends.iter()) {
+                buf.extend_from_slice(e.as_bytes());
+                buf.extend_from_slice(f.as_bytes());
+            }
+            buf.extend_from_slice(b"\r\n\r\n");
+            for end in 0..=buf.len() {
+                let prefix = &buf[..end];
+                let max_line = end + extra;
+                for kind in [Kind::Request, Kind::Response] {
+                    let err = kind.first_line_error();
+                    proptest::prop_assert_eq!(first_long_line(prefix, err, max_line), None);
+                }
+                let unlimited = Limits { max_line: usize::MAX, ..Limits::default() };
+                if let Ok(Some(head)) = parse_request(prefix, &unlimited) {
+                    let lines = check_lines(prefix, head.len, &head.headers, ParseError::UriTooLong, head.len + extra);
+                    proptest::prop_assert_eq!(lines, Ok(()));
+                }
+                if let Ok(Some(head)) = parse_response(prefix, &unlimited) {
+                    let lines = check_lines(prefix, head.len, &head.headers, ParseError::HeadersTooLarge, head.len + extra);
+                    proptest::prop_assert_eq!(lines, Ok(()));
+                }
+            }
+        }
+
+        #[test]
+        fn the_reason_httparse_cut_is_the_one_read_from_the_raw_bytes(
+            code in "[0-9]{3}",
+            reason in proptest::option::of("[\\t -~\\x80-\\xff]{0,12}"),
+            end in proptest::sample::select(vec!["\r\n", "\n"]),
+        ) {
+            let mut buf = format!("HTTP/1.1 {code}").into_bytes();
+            if let Some(reason) = &reason {
+                buf.push(b' ');
+                buf.extend(reason.chars().map(|c| c as u32 as u8));
+            }
+            buf.extend_from_slice(end.as_bytes());
+            buf.extend_from_slice(b"X: y\r\n\r\n");
+            if let Ok(Some(head)) = parse_response(&buf, &Limits::default()) {
+                proptest::prop_assert_eq!(head.reason, reason_span(&buf));
+            }
+        }
+
         #[test]
         fn every_prefix_of_a_random_head_needs_more_or_fails_as_the_whole(
             line in "(GET|get|HTTP/1\\.[01]|HTTP/[0-9]\\.[0-9]|\r\n) ?[ -~]{0,50}( HTTP/[0-9x]\\.[01])?",

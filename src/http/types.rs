@@ -79,18 +79,27 @@ pub enum Method {
 }
 
 impl Method {
-    /// Methods are case-sensitive tokens (RFC 9110 §9.1): `get` is `Other`.
+    /// Methods are case-sensitive tokens (RFC 9110 §9.1): `get` is `Other`. The length picks
+    /// the candidates and each is one word compare, not a compare per byte.
     pub fn from_token(token: &[u8]) -> Method {
-        match token {
-            b"GET" => Method::Get,
-            b"HEAD" => Method::Head,
-            b"POST" => Method::Post,
-            b"PUT" => Method::Put,
-            b"DELETE" => Method::Delete,
-            b"CONNECT" => Method::Connect,
-            b"OPTIONS" => Method::Options,
-            b"TRACE" => Method::Trace,
-            b"PATCH" => Method::Patch,
+        let word = |bytes: &[u8]| {
+            let mut w = [0u8; 8];
+            for (slot, &b) in w.iter_mut().zip(bytes) {
+                *slot = b;
+            }
+            u64::from_le_bytes(w)
+        };
+        let is = |name: &[u8; 8]| word(token) == u64::from_le_bytes(*name);
+        match token.len() {
+            3 if is(b"GET\0\0\0\0\0") => Method::Get,
+            3 if is(b"PUT\0\0\0\0\0") => Method::Put,
+            4 if is(b"HEAD\0\0\0\0") => Method::Head,
+            4 if is(b"POST\0\0\0\0") => Method::Post,
+            5 if is(b"TRACE\0\0\0") => Method::Trace,
+            5 if is(b"PATCH\0\0\0") => Method::Patch,
+            6 if is(b"DELETE\0\0") => Method::Delete,
+            7 if is(b"CONNECT\0") => Method::Connect,
+            7 if is(b"OPTIONS\0") => Method::Options,
             _ => Method::Other,
         }
     }
@@ -200,4 +209,62 @@ pub struct ConnectionOptions {
     pub upgrade: bool,
     /// `Expect: 100-continue` was given (requests only).
     pub expect_continue: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The byte-string match `from_token` replaced.
+    fn model(token: &[u8]) -> Method {
+        match token {
+            b"GET" => Method::Get,
+            b"HEAD" => Method::Head,
+            b"POST" => Method::Post,
+            b"PUT" => Method::Put,
+            b"DELETE" => Method::Delete,
+            b"CONNECT" => Method::Connect,
+            b"OPTIONS" => Method::Options,
+            b"TRACE" => Method::Trace,
+            b"PATCH" => Method::Patch,
+            _ => Method::Other,
+        }
+    }
+
+    /// A method name, possibly with one byte replaced (a NUL among them) or one cut or added.
+    fn near_method() -> impl Strategy<Value = Vec<u8>> {
+        let names = [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+        ];
+        (
+            proptest::sample::select(names.to_vec()),
+            any::<Option<(usize, u8)>>(),
+            0u8..3,
+        )
+            .prop_map(|(name, replace, shape)| {
+                let mut t = name.as_bytes().to_vec();
+                if let Some((at, b)) = replace {
+                    let at = at % t.len();
+                    t[at] = b;
+                }
+                match shape {
+                    0 => {}
+                    1 => t.push(0),
+                    _ => {
+                        t.pop();
+                    }
+                }
+                t
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn from_token_agrees_with_the_byte_string_match(
+            token in prop_oneof![near_method(), proptest::collection::vec(any::<u8>(), 0..10)],
+        ) {
+            prop_assert_eq!(Method::from_token(&token), model(&token));
+        }
+    }
 }
