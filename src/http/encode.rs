@@ -34,11 +34,18 @@ pub fn status_line(out: &mut Vec<u8>, version: Version, status: u16, reason: &[u
 
 /// `name: value CRLF`.
 pub fn header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    out.reserve(name.len() + value.len() + 4);
-    out.extend_from_slice(name);
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
-    out.extend_from_slice(b"\r\n");
+    // One reservation and one length update for the line, not one of each per piece.
+    let (n, v) = (name.len(), value.len());
+    let len = n + v + 4;
+    out.reserve(len);
+    let line = &mut out.spare_capacity_mut()[..len];
+    line[..n].write_copy_of_slice(name);
+    line[n..n + 2].write_copy_of_slice(b": ");
+    line[n + 2..n + 2 + v].write_copy_of_slice(value);
+    line[n + 2 + v..].write_copy_of_slice(b"\r\n");
+    // SAFETY: the `len` bytes past the length are within the capacity just reserved, and
+    // the four copies above wrote every one of them.
+    unsafe { out.set_len(out.len() + len) };
 }
 
 /// `Content-Length: n CRLF`.
@@ -276,17 +283,13 @@ impl<const N: usize> Scratch<N> {
         let count = decimal_len(n);
         let end = self.len + count;
         let digits = &mut self.bytes[self.len..end];
-        let mut at = count;
-        while n >= 100 {
-            let pair = (n % 100) as usize * 2;
+        // Pairs from the right; an odd count leaves one digit at the front.
+        for pair in digits[count % 2..].rchunks_exact_mut(2) {
+            let at = (n % 100) as usize * 2;
             n /= 100;
-            at -= 2;
-            digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+            pair.copy_from_slice(&DIGIT_PAIRS[at..at + 2]);
         }
-        if n >= 10 {
-            let pair = n as usize * 2;
-            digits[..2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
-        } else {
+        if count % 2 == 1 {
             digits[0] = b'0' + n as u8;
         }
         self.len = end;
