@@ -46,13 +46,15 @@ pub fn write_host(
     } else if port.is_some_and(|p| !p.is_empty()) {
         encode::header(out, b"Host", value);
     } else {
-        // `name:port`, written in place: no temporary buffer.
-        out.reserve(name.len() + 14);
+        // `name:port`, written in place: no temporary buffer for the name.
+        let mut port = encode::Scratch::<8>::new();
+        port.push_byte(b':');
+        port.decimal(u64::from(listener_port));
+        port.push(b"\r\n");
+        out.reserve(6 + name.len() + port.as_bytes().len());
         out.extend_from_slice(b"Host: ");
         out.extend_from_slice(name);
-        out.push(b':');
-        encode::decimal(out, u64::from(listener_port));
-        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(port.as_bytes());
     }
     Ok(())
 }

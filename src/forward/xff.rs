@@ -11,7 +11,7 @@
 //! port in them, so what a client sent is dropped, never passed on (a client cannot claim
 //! https). More than 30 addresses in the received X-Forwarded-For is ALB's 463.
 
-use std::io::Write as _;
+use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 use super::clean;
@@ -65,24 +65,45 @@ pub fn write_forwarding<'a>(
     client_port: bool,
 ) -> Result<(), ForwardedError> {
     let start = out.len();
-    if let Err(e) = write_xff(out, incoming_xff, client, mode, client_port) {
-        out.truncate(start);
-        return Err(e);
+    let opened = match write_incoming(out, incoming_xff, mode) {
+        Ok(opened) => opened,
+        Err(e) => {
+            out.truncate(start);
+            return Err(e);
+        }
+    };
+    // What follows the incoming addresses is a few short pieces: built on the stack and
+    // appended with one copy.
+    let mut tail = encode::Scratch::<TAIL>::new();
+    if mode == XffMode::Append {
+        tail.push(if opened { b", " } else { b"X-Forwarded-For: " });
+        push_client(&mut tail, client, client_port);
+        tail.push(b"\r\n");
     }
     // ringway has no TLS listener yet.
-    out.extend_from_slice(b"X-Forwarded-Proto: http\r\nX-Forwarded-Port: ");
-    encode::decimal(out, u64::from(listener_port));
-    out.extend_from_slice(b"\r\n");
+    tail.push(b"X-Forwarded-Proto: http\r\nX-Forwarded-Port: ");
+    tail.decimal(u64::from(listener_port));
+    tail.push(b"\r\n");
+    out.extend_from_slice(tail.as_bytes());
     Ok(())
 }
 
-fn write_xff<'a>(
+/// The most [`write_forwarding`] writes after the incoming addresses: `X-Forwarded-For: `,
+/// the longest client (`[` 45-byte IPv6 text `]:65535`), CRLF, then X-Forwarded-Proto and
+/// X-Forwarded-Port.
+const TAIL: usize = 17 + CLIENT + 2 + 43 + 5 + 2;
+
+/// The room [`push_client`] needs: the longest text `Display` gives an `Ipv6Addr`
+/// (`ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`), brackets, a colon and a port.
+const CLIENT: usize = 45 + 2 + 1 + 5;
+
+/// Checks and counts the incoming X-Forwarded-For values; writes them in preserve mode, and
+/// in append mode as the start of the combined line. True when that line was opened.
+fn write_incoming<'a>(
     out: &mut Vec<u8>,
     incoming: impl IntoIterator<Item = &'a [u8]>,
-    client: SocketAddr,
     mode: XffMode,
-    client_port: bool,
-) -> Result<(), ForwardedError> {
+) -> Result<bool, ForwardedError> {
     // The limit is on what ALB "received", so it is counted in every mode. Empty list elements
     // (`a,,b`) are not addresses: RFC 9110 §5.6.1 lets a recipient ignore them.
     let mut count = 0;
@@ -92,7 +113,7 @@ fn write_xff<'a>(
             return Err(ForwardedError::Invalid);
         }
         if mode == XffMode::Preserve {
-            crate::http::encode::header(out, b"X-Forwarded-For", value);
+            encode::header(out, b"X-Forwarded-For", value);
         }
         for element in value.split(|&b| b == b',').map(trim_ows) {
             if element.is_empty() {
@@ -110,47 +131,34 @@ fn write_xff<'a>(
             }
         }
     }
-    if mode == XffMode::Append {
-        out.extend_from_slice(if opened { b", " } else { b"X-Forwarded-For: " });
-        push_client(out, client, client_port);
-        out.extend_from_slice(b"\r\n");
-    }
-    Ok(())
+    Ok(opened)
 }
 
 /// `203.0.113.7`, `2001:db8::1`; with the port `203.0.113.7:8080`, `[2001:db8::1]:8080`
-/// (ALB's forms).
-fn push_client(out: &mut Vec<u8>, client: SocketAddr, with_port: bool) {
+/// (ALB's forms). Writes at most [`CLIENT`] bytes.
+fn push_client<const N: usize>(out: &mut encode::Scratch<N>, client: SocketAddr, with_port: bool) {
     let ip = match client.ip() {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     };
-    let bracket = with_port && ip.is_ipv6();
-    if bracket {
-        out.push(b'[');
-    }
     match ip {
         // The common case by hand: Display goes through the formatting machinery, which cost
         // more than the rest of the X-Forwarded-* work together in a profile under load.
-        IpAddr::V4(v4) => {
-            for (i, octet) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b'.');
-                }
-                encode::decimal(out, u64::from(octet));
+        IpAddr::V4(v4) => out.ipv4(v4),
+        IpAddr::V6(v6) => {
+            if with_port {
+                out.push_byte(b'[');
+            }
+            // `CLIENT` leaves room for the longest text; Display allocates nothing.
+            let _ = write!(out, "{v6}");
+            if with_port {
+                out.push_byte(b']');
             }
         }
-        // Writing into a Vec cannot fail; Display for IpAddr allocates nothing.
-        IpAddr::V6(_) => {
-            let _ = write!(out, "{ip}");
-        }
-    }
-    if bracket {
-        out.push(b']');
     }
     if with_port {
-        out.push(b':');
-        encode::decimal(out, u64::from(client.port()));
+        out.push_byte(b':');
+        out.decimal(u64::from(client.port()));
     }
 }
 
@@ -158,27 +166,62 @@ fn push_client(out: &mut Vec<u8>, client: SocketAddr, with_port: bool) {
 mod tests {
     use super::*;
 
+    fn client_text(addr: SocketAddr, with_port: bool) -> String {
+        let mut out = encode::Scratch::<CLIENT>::new();
+        push_client(&mut out, addr, with_port);
+        String::from_utf8(out.as_bytes().to_vec()).unwrap()
+    }
+
+    /// The obvious way: `Display`, an IPv4-mapped address as IPv4, `[v6]:port` with a port.
+    fn client_by_display(addr: SocketAddr, with_port: bool) -> String {
+        let ip = match addr.ip() {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+            v4 => v4,
+        };
+        match (with_port, ip) {
+            (false, ip) => ip.to_string(),
+            (true, IpAddr::V4(v4)) => format!("{v4}:{}", addr.port()),
+            (true, IpAddr::V6(v6)) => format!("[{v6}]:{}", addr.port()),
+        }
+    }
+
     #[test]
-    fn an_ipv4_client_is_written_as_display_writes_it() {
+    fn a_client_is_written_as_display_writes_it() {
         for ip in [
             "0.0.0.0",
             "255.255.255.255",
             "10.0.100.9",
             "192.168.1.20",
             "1.22.133.4",
+            "9.99.100.199",
+            "::",
+            "::1",
+            "::ffff:10.0.0.1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "::ffff:ffff:ffff",
+            "1:0:0:1:0:0:0:1",
         ] {
-            for port in [false, true] {
-                let addr: SocketAddr = format!("{ip}:8080").parse().unwrap();
-                let mut out = Vec::new();
-                push_client(&mut out, addr, port);
-                let want = if port {
-                    format!("{ip}:8080")
-                } else {
-                    ip.to_string()
-                };
-                assert_eq!(String::from_utf8(out).unwrap(), want);
+            let ip: IpAddr = ip.parse().unwrap();
+            for port in [0, 1, 9, 10, 99, 100, 999, 1000, 9999, 10000, 65535] {
+                for with_port in [false, true] {
+                    let addr = SocketAddr::new(ip, port);
+                    assert_eq!(
+                        client_text(addr, with_port),
+                        client_by_display(addr, with_port)
+                    );
+                }
             }
         }
+    }
+
+    #[test]
+    fn the_longest_tail_fits() {
+        let addr: SocketAddr = "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535"
+            .parse()
+            .unwrap();
+        let mut out = Vec::new();
+        write_forwarding(&mut out, [], addr, 65535, XffMode::Append, true).unwrap();
+        assert!(out.len() <= TAIL);
     }
 
     fn client(s: &str) -> SocketAddr {
@@ -481,6 +524,22 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn push_client_writes_what_display_writes(
+            ip in proptest::num::u128::ANY,
+            form in 0..3u8,
+            port in proptest::num::u16::ANY,
+            with_port in proptest::bool::ANY,
+        ) {
+            let ip = match form {
+                0 => IpAddr::from(std::net::Ipv4Addr::from(ip as u32)),
+                1 => IpAddr::from(std::net::Ipv4Addr::from(ip as u32).to_ipv6_mapped()),
+                _ => IpAddr::from(std::net::Ipv6Addr::from(ip)),
+            };
+            let addr = SocketAddr::new(ip, port);
+            proptest::prop_assert_eq!(client_text(addr, with_port), client_by_display(addr, with_port));
+        }
+
         #[test]
         fn write_forwarding_never_panics_and_writes_clean_lines(
             values in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..60), 0..5),

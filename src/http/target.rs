@@ -115,9 +115,12 @@ pub fn split_port(value: &[u8]) -> (&[u8], Option<&[u8]>) {
             None => (value, None),
         };
     }
-    let mut colons = value.iter().enumerate().filter(|(_, &b)| b == b':');
-    match (colons.next(), colons.next()) {
-        (Some((i, _)), None) => (&value[..i], Some(&value[i + 1..])),
+    // One colon: the last one (a port is short, so found soon from the end) is also the
+    // first. Together the two searches read each byte once. `contains` goes through core's
+    // memchr, which cost twice this loop on a host name's few bytes in a profile.
+    #[allow(clippy::manual_contains)]
+    match value.iter().rposition(|&b| b == b':') {
+        Some(i) if !value[..i].iter().any(|&b| b == b':') => (&value[..i], Some(&value[i + 1..])),
         _ => (value, None),
     }
 }
@@ -230,6 +233,26 @@ mod tests {
             b"1http://h/",
         ] {
             assert_eq!(split_target(target).form, TargetForm::Invalid, "{target:?}");
+        }
+    }
+
+    /// The obvious way: a port after the only colon, or after `]` of a bracketed literal.
+    fn split_port_by_counting(value: &[u8]) -> (&[u8], Option<&[u8]>) {
+        if value.first() == Some(&b'[') {
+            return split_port(value);
+        }
+        let colons: Vec<usize> = (0..value.len()).filter(|&i| value[i] == b':').collect();
+        match colons[..] {
+            [i] => (&value[..i], Some(&value[i + 1..])),
+            _ => (value, None),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn split_port_cuts_at_the_only_colon(value in "[a-z0-9:.]{0,12}") {
+            let value = value.as_bytes();
+            proptest::prop_assert_eq!(split_port(value), split_port_by_counting(value));
         }
     }
 
