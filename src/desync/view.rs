@@ -21,6 +21,13 @@ pub struct LineFacts {
     /// Some field name ends in SP/HT. A summary only: `classify` reads this from the name
     /// bytes, so it holds for structured input too.
     pub whitespace_before_colon: bool,
+    /// The head passed httparse's request grammar (`from_parsed` sets it, and a test below
+    /// holds httparse to it): the method and every field name are tokens, the target is
+    /// non-empty URI bytes, the version is `HTTP/1.0` or `HTTP/1.1` without padding, every
+    /// value is VALUE bytes without leading or trailing OWS, and none of the other facts but
+    /// `bare_lf` holds. `classify` then skips the byte-class scans that cannot fail. Never
+    /// set it for bytes no such parser checked: the verdict would miss what they hold.
+    pub strict: bool,
 }
 
 /// One request head to classify: spans into `buf`.
@@ -51,6 +58,7 @@ impl<'a> RequestView<'a> {
             lines: LineFacts {
                 bare_lf: bare_lf_at_line_ends(&buf[..len], head)
                     .unwrap_or_else(|| has_bare_lf(&buf[..len])),
+                strict: true,
                 ..LineFacts::default()
             },
         }
@@ -136,10 +144,63 @@ pub(super) fn has_bare_lf(head: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+    use crate::desync::chars::{all, is_token, trim_ows, URI, VALUE};
     use crate::http::{parse_request, Limits};
     use proptest::prelude::*;
+
+    /// What `LineFacts::strict` promises, checked a byte at a time against the class table.
+    fn strict_holds(v: &RequestView<'_>) -> bool {
+        let b = v.buf;
+        let target = v.target.of(b);
+        is_token(v.method.of(b))
+            && !target.is_empty()
+            && all(target, URI)
+            && matches!(v.version.of(b), b"HTTP/1.0" | b"HTTP/1.1")
+            && v.headers.iter().all(|h| {
+                let value = h.value.of(b);
+                is_token(h.name.of(b)) && all(value, VALUE) && trim_ows(value) == value
+            })
+            && !(v.lines.obs_fold
+                || v.lines.missing_colon
+                || v.lines.missing_uri
+                || v.lines.whitespace_before_colon)
+    }
+
+    /// httparse keeps to what `strict` promises for every byte in every part of a head, in
+    /// short parts and in parts long enough for its SIMD paths, at the start, middle and end.
+    #[test]
+    fn every_head_httparse_accepts_keeps_the_strict_promise() {
+        let long = "x".repeat(40);
+        let mut accepted = 0;
+        for b in 0..=255u8 {
+            for (pre, post) in [
+                ("", ""),
+                ("x", "x"),
+                (long.as_str(), ""),
+                ("", long.as_str()),
+            ] {
+                let part = [pre.as_bytes(), &[b], post.as_bytes()].concat();
+                let heads = [
+                    [&part[..], b" / HTTP/1.1\r\nHost: a\r\n\r\n"].concat(),
+                    [&b"GET /"[..], &part, b" HTTP/1.1\r\nHost: a\r\n\r\n"].concat(),
+                    [&b"GET / HTTP/1.1\r\n"[..], &part, b": a\r\n\r\n"].concat(),
+                    [&b"GET / HTTP/1.1\r\nX: "[..], &part, b"\r\n\r\n"].concat(),
+                    [&b"GET / HTTP/1.1\r\nX:"[..], &part, b"\n\n"].concat(),
+                    [&b"GET / HTTP/1."[..], &part, b"\r\n\r\n"].concat(),
+                ];
+                for h in &heads {
+                    if let Ok(Some(head)) = parse_request(h, &Limits::default()) {
+                        accepted += 1;
+                        let v = RequestView::from_parsed(h, &head);
+                        assert!(strict_holds(&v), "{:?}", String::from_utf8_lossy(h));
+                    }
+                }
+            }
+        }
+        assert!(accepted > 1000, "{accepted}");
+    }
 
     #[test]
     fn a_parsed_head_gives_its_version_span_and_no_line_facts() {
@@ -148,7 +209,11 @@ mod tests {
         let v = RequestView::from_parsed(buf, &head);
         assert_eq!(v.version.of(buf), b"HTTP/1.1");
         assert_eq!(v.target.of(buf), b"/a");
-        assert_eq!(v.lines, LineFacts::default());
+        let strict = LineFacts {
+            strict: true,
+            ..LineFacts::default()
+        };
+        assert_eq!(v.lines, strict);
     }
 
     #[test]
@@ -165,7 +230,7 @@ mod tests {
     /// Heads of a request line and header lines joined by CRLF or bare LF, with odd bytes,
     /// padding, empty values and leading empty lines: what httparse accepts and, at the edges,
     /// refuses.
-    fn heads() -> impl Strategy<Value = Vec<u8>> {
+    pub(in crate::desync) fn heads() -> impl Strategy<Value = Vec<u8>> {
         let name = prop::sample::select(vec![
             &b"Host"[..],
             b"X-A",
@@ -207,6 +272,12 @@ mod tests {
             b"GET  / HTTP/1.1",
             b"GET / HTTP/1.1 ",
             b"GET / HTTP/1.",
+            b"CONNECT a:443 HTTP/1.1",
+            b"OPTIONS * HTTP/1.1",
+            b"GET http://x/ HTTP/1.1",
+            b"GET * HTTP/1.1",
+            b"POST / HTTP/1.0",
+            b"HEAD / HTTP/1.1",
         ]);
         (lead, first, end.clone(), lines, end).prop_map(|(lead, first, e0, lines, e1)| {
             let mut h = [lead, first, e0].concat();
@@ -231,6 +302,24 @@ mod tests {
                 prop_assert_eq!(v.version, version_scan(&buf, len, head.target.end as usize));
                 prop_assert_eq!(v.lines.bare_lf, has_bare_lf(&buf[..len]));
                 prop_assert!(bare_lf_at_line_ends(&buf[..len], &head).is_some());
+            }
+        }
+
+        /// The same with one arbitrary byte put anywhere: what httparse accepts keeps the
+        /// `strict` promise.
+        #[test]
+        fn a_stray_byte_httparse_accepts_keeps_the_strict_promise(
+            buf in heads(),
+            at in any::<prop::sample::Index>(),
+            b in any::<u8>(),
+        ) {
+            let mut buf = buf;
+            buf.insert(at.index(buf.len() + 1), b);
+            if let Ok(Some(head)) = parse_request(&buf, &Limits::default()) {
+                let v = RequestView::from_parsed(&buf, &head);
+                prop_assert!(strict_holds(&v));
+                let len = head.len.min(buf.len());
+                prop_assert_eq!(v.lines.bare_lf, has_bare_lf(&buf[..len]));
             }
         }
 
