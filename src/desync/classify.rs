@@ -1,6 +1,8 @@
 //! `classify`: one pass over a request head, the guardian's checks in the guardian's order,
 //! then ringway's own. The reported reason is the first check, in this order, that reached
 //! the final tier (a check replaces the verdict only with a strictly higher tier, SPEC §3).
+//! An ordinary request (`super::ordinary`) takes a fast path whose verdict this order gives
+//! too; every other request runs `classify_all`, the order below.
 //!
 //! The order:
 //! 1. Raw line facts (SPEC §5), as the guardian meets them while splitting lines: a bare LF
@@ -25,6 +27,7 @@
 use super::chars::{
     all_tchar, all_uri, all_value, is, is_token, trim_ows, BAD, CLASS, OWS, TCHAR, URI, VALUE,
 };
+use super::ordinary::ordinary;
 use super::reason::{Reason, Tier};
 use super::similar::{similarity, Similarity, CL, TE};
 use super::target::{self, Form};
@@ -90,7 +93,24 @@ pub(super) struct State {
     reason: Reason,
 }
 
+impl Default for State {
+    fn default() -> Self {
+        State {
+            tier: Tier::Compliant,
+            reason: Reason::Compliant,
+        }
+    }
+}
+
 impl State {
+    pub(super) fn tier(&self) -> Tier {
+        self.tier
+    }
+
+    pub(super) fn reason(&self) -> Reason {
+        self.reason
+    }
+
     #[inline]
     pub(super) fn upgrade(&mut self, reason: Reason) {
         let tier = reason.tier();
@@ -104,16 +124,23 @@ impl State {
 /// Classifies one request head. `marks` must be at least `req.headers.len()` long; mark `i`
 /// describes header `i`. Allocation-free.
 pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
+    let marks = &mut marks[..req.headers.len()];
+    match ordinary(req, marks) {
+        Some(verdict) => verdict,
+        None => classify_all(req, marks),
+    }
+}
+
+/// Every check, in the order above; `marks` is as long as `req.headers`. Out of line, so that
+/// the ordinary request (`ordinary`) does not pay for its registers and stack.
+#[inline(never)]
+fn classify_all(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     let buf = req.buf;
     let headers = req.headers;
-    let marks = &mut marks[..headers.len()];
     let method = req.method.of(buf);
     let uri = req.target.of(buf);
     let raw_version = req.version.of(buf);
-    let mut st = State {
-        tier: Tier::Compliant,
-        reason: Reason::Compliant,
-    };
+    let mut st = State::default();
 
     // 1. Raw line facts, in the order the guardian's line splitter meets them.
     if req.lines.bare_lf {
@@ -437,7 +464,7 @@ fn is_colonless(h: &Header) -> bool {
 /// for a name shorter than its target (CL is the shorter) or whose first alphanumeric is not
 /// the target's first letter.
 #[inline(always)]
-fn surely_distant(name: &[u8]) -> bool {
+pub(super) fn surely_distant(name: &[u8]) -> bool {
     match name.first() {
         _ if name.len() < CL.len() => true,
         Some(&b) => b.is_ascii_alphanumeric() && !matches!(b | 0x20, b't' | b'c'),
@@ -583,10 +610,11 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4000))]
 
-        /// `LineFacts::strict` only skips checks: on every head httparse accepts, classifying
-        /// with it and without it gives the same verdict and marks.
+        /// `LineFacts::strict` and the `ordinary` fast path only skip checks: on every head
+        /// httparse accepts, `classify` (which takes `ordinary` when it can), the full pass
+        /// with `strict`, and the full pass without it give the same verdict and marks.
         #[test]
-        fn the_strict_path_agrees_with_the_full_checks(
+        fn the_fast_paths_agree_with_the_full_checks(
             buf in super::super::view::tests::heads(),
             at in any::<prop::sample::Index>(),
             b in any::<u8>(),
@@ -602,13 +630,15 @@ mod tests {
                     lines: LineFacts { strict: false, ..fast.lines },
                     ..fast
                 };
-                let mut fast_marks = vec![HeaderMark::default(); head.headers.len()];
-                let mut slow_marks = vec![HeaderMark::default(); head.headers.len()];
-                prop_assert_eq!(
-                    classify(&fast, &mut fast_marks),
-                    classify(&slow, &mut slow_marks)
-                );
-                prop_assert_eq!(fast_marks, slow_marks);
+                let n = head.headers.len();
+                let mut marks = [vec![HeaderMark::default(); n], vec![HeaderMark::default(); n]];
+                let want = classify_all(&slow, &mut marks[0]);
+                prop_assert_eq!(classify_all(&fast, &mut marks[1]), want);
+                prop_assert_eq!(&marks[0], &marks[1]);
+                // Marks left over from another request must not leak through.
+                marks[1].fill(HeaderMark { tier: HeaderTier::Bad, ..HeaderMark::default() });
+                prop_assert_eq!(classify(&fast, &mut marks[1]), want);
+                prop_assert_eq!(&marks[0], &marks[1]);
             }
         }
     }

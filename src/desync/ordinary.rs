@@ -1,0 +1,78 @@
+//! `classify`'s fast path for the request nearly every client sends: a head httparse
+//! accepted (`LineFacts::strict`), in origin-form, with no Transfer-Encoding or
+//! Content-Length, at most one Host, and only field names that cannot look like either.
+//! For such a head every check of `classify::classify_all` but the bare LF and the Host rules
+//! is settled before it starts (SPEC §4.2-4.8 by the grammar, §4.4-4.5 by the names), so
+//! this runs those two and nothing else. Any other head gets `None` and the full pass; a
+//! proptest in `classify` holds the two to the same verdicts and marks.
+
+use super::classify::{surely_distant, HeaderMark, State, Verdict};
+use super::reason::Reason;
+use super::similar::CL;
+use super::target::host_port;
+use super::view::RequestView;
+use crate::http::{BodyFraming, Known, Span, Version};
+
+/// The verdict and marks `classify_all` would give, or None when the head is not ordinary.
+/// `marks` is as long as `req.headers`; on None some of it may have been written.
+#[inline(always)]
+pub(super) fn ordinary(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Option<Verdict> {
+    if !req.lines.strict {
+        return None;
+    }
+    let buf = req.buf;
+    // Under `strict` the version is one of these, unpadded (SPEC §4.7: nothing to report).
+    let version: [u8; 8] = req.version.of(buf).try_into().ok()?;
+    let version = match u64::from_le_bytes(version) {
+        v if v == u64::from_le_bytes(*b"HTTP/1.1") => Version::Http11,
+        v if v == u64::from_le_bytes(*b"HTTP/1.0") => Version::Http10,
+        _ => return None,
+    };
+    // Origin-form, which every method but CONNECT may use (`target::form`).
+    if req.target.of(buf).first() != Some(&b'/') || req.method.of(buf) == b"CONNECT" {
+        return None;
+    }
+    let mut hosts = 0usize;
+    let mut host = Span::default();
+    for (h, mark) in req.headers.iter().zip(marks.iter_mut()) {
+        match h.known {
+            Known::Host => {
+                hosts += 1;
+                host = h.value;
+            }
+            Known::TransferEncoding | Known::ContentLength => return None,
+            _ => {}
+        }
+        // A token name that cannot be a lookalike, with a value of VALUE bytes: the default
+        // mark and no reason (SPEC §4.2-4.4). A name shorter than Content-Length cannot be
+        // one, and most are: the length alone settles it without touching the bytes.
+        let short = (h.name.end.wrapping_sub(h.name.start) as usize) < CL.len();
+        if !short && !surely_distant(h.name.of(buf)) {
+            return None;
+        }
+        *mark = HeaderMark::default();
+    }
+    let mut st = State::default();
+    // The checks that remain, in `classify_all`'s order.
+    if req.lines.bare_lf {
+        st.upgrade(Reason::NonCrLfLineTermination);
+    }
+    match hosts {
+        0 if version == Version::Http11 => st.upgrade(Reason::MissingHost),
+        0 => {}
+        1 => {
+            // The host of an origin-form request is not compared with anything else.
+            let host = host.of(buf);
+            if !host.is_empty() && !host_port(host, false) {
+                st.upgrade(Reason::BadHost);
+            }
+        }
+        _ => return None,
+    }
+    Some(Verdict {
+        tier: st.tier(),
+        reason: st.reason(),
+        framing: Ok(BodyFraming::None),
+        forward_version: Some(version),
+    })
+}
