@@ -1,15 +1,17 @@
 //! `classify`'s fast path for the request nearly every client sends: a head httparse
-//! accepted (`LineFacts::strict`), in origin-form, with no Transfer-Encoding or
-//! Content-Length, at most one Host, and only field names that cannot look like either.
-//! For such a head every check of `classify::classify_all` but the bare LF and the Host rules
-//! is settled before it starts (SPEC §4.2-4.8 by the grammar, §4.4-4.5 by the names), so
-//! this runs those two and nothing else. Any other head gets `None` and the full pass; a
+//! accepted (`LineFacts::strict`), in origin-form, with no Transfer-Encoding, at most one
+//! Content-Length (of digits, and not on GET or HEAD), at most one Host, and only field names
+//! that cannot look like either framing field. For such a head every check of
+//! `classify::classify_all` but the bare LF and the Host rules is settled before it starts
+//! (SPEC §4.2-4.8 by the grammar, §4.4-4.5 by the names and the one length), so this runs
+//! those two, reads the length, and does nothing else. Any other head gets `None` and the full pass; a
 //! proptest in `classify` holds the two to the same verdicts and marks.
 
 use super::classify::{surely_distant, HeaderMark, State, Verdict};
 use super::reason::Reason;
 use super::similar::CL;
 use super::target::host_port;
+use super::te_cl::digits;
 use super::view::RequestView;
 use crate::http::{BodyFraming, Known, Span, Version};
 
@@ -34,24 +36,54 @@ pub(super) fn ordinary(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Optio
     }
     let mut hosts = 0usize;
     let mut host = Span::default();
+    let mut length = None;
     for (h, mark) in req.headers.iter().zip(marks.iter_mut()) {
-        match h.known {
+        *mark = match h.known {
             Known::Host => {
                 hosts += 1;
                 host = h.value;
+                HeaderMark::default()
+            }
+            // One Content-Length, in the CL list (SPEC §4.4); its value is read below.
+            Known::ContentLength if length.is_none() => {
+                length = Some(h.value);
+                HeaderMark {
+                    framing: true,
+                    cl: true,
+                    ..HeaderMark::default()
+                }
             }
             Known::TransferEncoding | Known::ContentLength => return None,
-            _ => {}
-        }
-        // A token name that cannot be a lookalike, with a value of VALUE bytes: the default
-        // mark and no reason (SPEC §4.2-4.4). A name shorter than Content-Length cannot be
-        // one, and most are: the length alone settles it without touching the bytes.
-        let short = (h.name.end.wrapping_sub(h.name.start) as usize) < CL.len();
-        if !short && !surely_distant(h.name.of(buf)) {
-            return None;
-        }
-        *mark = HeaderMark::default();
+            // A token name that cannot be a lookalike, with a value of VALUE bytes: the
+            // default mark and no reason (SPEC §4.2-4.4). A name shorter than Content-Length
+            // cannot be one, and most are: the length settles it without the bytes.
+            _ => {
+                let short = (h.name.end.wrapping_sub(h.name.start) as usize) < CL.len();
+                if !short && !surely_distant(h.name.of(buf)) {
+                    return None;
+                }
+                HeaderMark::default()
+            }
+        };
     }
+    let framing = match length {
+        None => BodyFraming::None,
+        Some(value) => {
+            // SPEC §4.5 d: GET and HEAD with a Content-Length have reasons of their own.
+            let method = req.method.of(buf);
+            if method == b"GET" || method == b"HEAD" {
+                return None;
+            }
+            // §4.5 c with one value: digits that fit are the length, 0 no body; an empty
+            // value (EmptyContentLength) or any other is the full pass's to report.
+            let value = value.of(buf);
+            match digits(value) {
+                Some(0) if !value.is_empty() => BodyFraming::None,
+                Some(n) if !value.is_empty() => BodyFraming::ContentLength(n),
+                _ => return None,
+            }
+        }
+    };
     let mut st = State::default();
     // The checks that remain, in `classify_all`'s order.
     if req.lines.bare_lf {
@@ -72,7 +104,7 @@ pub(super) fn ordinary(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Optio
     Some(Verdict {
         tier: st.tier(),
         reason: st.reason(),
-        framing: Ok(BodyFraming::None),
+        framing: Ok(framing),
         forward_version: Some(version),
     })
 }

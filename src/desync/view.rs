@@ -278,6 +278,8 @@ pub(super) mod tests {
             b"GET * HTTP/1.1",
             b"POST / HTTP/1.0",
             b"HEAD / HTTP/1.1",
+            b"POST /a HTTP/1.1",
+            b"PUT /a?b HTTP/1.1",
         ]);
         (lead, first, end.clone(), lines, end).prop_map(|(lead, first, e0, lines, e1)| {
             let mut h = [lead, first, e0].concat();
