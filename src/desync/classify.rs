@@ -134,7 +134,7 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
 /// Every check, in the order above; `marks` is as long as `req.headers`. Out of line, so that
 /// the ordinary request (`ordinary`) does not pay for its registers and stack.
 #[inline(never)]
-fn classify_all(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
+pub(super) fn classify_all(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     let buf = req.buf;
     let headers = req.headers;
     let method = req.method.of(buf);
@@ -603,126 +603,8 @@ fn host_checks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desync::{tokenize, LineFacts};
-    use crate::http::{parse_request, Limits};
-    use proptest::prelude::*;
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(4000))]
-
-        /// `LineFacts::strict` and the `ordinary` fast path only skip checks: on every head
-        /// httparse accepts, `classify` (which takes `ordinary` when it can), the full pass
-        /// with `strict`, and the full pass without it give the same verdict and marks.
-        #[test]
-        fn the_fast_paths_agree_with_the_full_checks(
-            buf in super::super::view::tests::heads(),
-            at in any::<prop::sample::Index>(),
-            b in any::<u8>(),
-        ) {
-            let mut buf = buf;
-            if b & 1 == 0 {
-                buf.insert(at.index(buf.len() + 1), b);
-            }
-            agree(&buf)?;
-        }
-
-        /// The same on heads near the edge of `ordinary`: framing fields, Host values, CL
-        /// values and names next to the ones it takes.
-        #[test]
-        fn the_fast_paths_agree_near_the_ordinary_edge(buf in near_ordinary()) {
-            agree(&buf)?;
-        }
-    }
-
-    fn near_ordinary() -> impl Strategy<Value = Vec<u8>> {
-        let method = prop::sample::select(vec![
-            &b"GET"[..],
-            b"HEAD",
-            b"POST",
-            b"PUT",
-            b"CONNECT",
-            b"OPTIONS",
-            b"get",
-        ]);
-        let target = prop::sample::select(vec![&b"/"[..], b"/a?b", b"*", b"http://a/", b"a:1"]);
-        let version = prop::sample::select(vec![&b"HTTP/1.1"[..], b"HTTP/1.0"]);
-        let name = prop::sample::select(vec![
-            &b"Host"[..],
-            b"host",
-            b"Content-Length",
-            b"content-length",
-            b"Transfer-Encoding",
-            b"Accept",
-            b"Accept-Language",
-            b"Content-Lengthx",
-            b"Content_Length",
-            b"Cookie",
-            b"X-A-Long-Field-Name",
-            b"tranfer-encoding",
-            b"Transfer-Encodings",
-            b"Content-Type",
-            b"-Content-Length",
-            b"TE",
-        ]);
-        let value = prop::sample::select(vec![
-            &b""[..],
-            b"0",
-            b"5",
-            b"007",
-            b"99999999999999999999",
-            b"18446744073709551615",
-            b"a",
-            b"a:80",
-            b"[::1]:8",
-            b"a b",
-            b"chunked",
-            b"x:99999",
-            b"1, 1",
-            b"a.example",
-        ]);
-        let end = prop::sample::select(vec![&b"\r\n"[..], b"\r\n", b"\r\n", b"\n"]);
-        let fields = prop::collection::vec((name, value, end.clone()), 0..5);
-        (method, target, version, end, fields).prop_map(|(m, t, v, e, fields)| {
-            let mut h = [m, b" ", t, b" ", v, e].concat();
-            for (n, v, e) in fields {
-                h.extend_from_slice(&[n, b": ", v, e].concat());
-            }
-            h.extend_from_slice(b"\r\n");
-            h
-        })
-    }
-
-    /// See `the_fast_paths_agree_with_the_full_checks`.
-    fn agree(buf: &[u8]) -> Result<(), TestCaseError> {
-        let Ok(Some(head)) = parse_request(buf, &Limits::default()) else {
-            return Ok(());
-        };
-        let fast = RequestView::from_parsed(buf, &head);
-        prop_assert!(fast.lines.strict);
-        let slow = RequestView {
-            lines: LineFacts {
-                strict: false,
-                ..fast.lines
-            },
-            ..fast
-        };
-        let n = head.headers.len();
-        let mut marks = [
-            vec![HeaderMark::default(); n],
-            vec![HeaderMark::default(); n],
-        ];
-        let want = classify_all(&slow, &mut marks[0]);
-        prop_assert_eq!(classify_all(&fast, &mut marks[1]), want);
-        prop_assert_eq!(&marks[0], &marks[1]);
-        // Marks left over from another request must not leak through.
-        marks[1].fill(HeaderMark {
-            tier: HeaderTier::Bad,
-            ..HeaderMark::default()
-        });
-        prop_assert_eq!(classify(&fast, &mut marks[1]), want);
-        prop_assert_eq!(&marks[0], &marks[1]);
-        Ok(())
-    }
+    use crate::desync::tokenize;
+    use crate::http::Limits;
 
     /// Tokenizes and classifies `head`, returning the verdict and the header marks.
     fn run(head: &[u8]) -> (Verdict, Vec<HeaderMark>) {
