@@ -1,6 +1,8 @@
 //! `classify`: one pass over a request head, the guardian's checks in the guardian's order,
 //! then ringway's own. The reported reason is the first check, in this order, that reached
 //! the final tier (a check replaces the verdict only with a strictly higher tier, SPEC §3).
+//! An ordinary request (`super::ordinary`) takes a fast path whose verdict this order gives
+//! too; every other request runs `classify_all`, the order below.
 //!
 //! The order:
 //! 1. Raw line facts (SPEC §5), as the guardian meets them while splitting lines: a bare LF
@@ -25,12 +27,13 @@
 use super::chars::{
     all_tchar, all_uri, all_value, is, is_token, trim_ows, BAD, CLASS, OWS, TCHAR, URI, VALUE,
 };
+use super::ordinary::ordinary;
 use super::reason::{Reason, Tier};
 use super::similar::{similarity, Similarity, CL, TE};
 use super::target::{self, Form};
 use super::te_cl::{te_cl_semantics, Lists, EMPTY_CL};
 use super::view::RequestView;
-use crate::http::{is_named, BodyFraming, FramingError, Header, Version};
+use crate::http::{is_named, BodyFraming, FramingError, Header, Known, Version};
 
 /// A header's own tier; Bad headers must not reach a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -90,7 +93,24 @@ pub(super) struct State {
     reason: Reason,
 }
 
+impl Default for State {
+    fn default() -> Self {
+        State {
+            tier: Tier::Compliant,
+            reason: Reason::Compliant,
+        }
+    }
+}
+
 impl State {
+    pub(super) fn tier(&self) -> Tier {
+        self.tier
+    }
+
+    pub(super) fn reason(&self) -> Reason {
+        self.reason
+    }
+
     #[inline]
     pub(super) fn upgrade(&mut self, reason: Reason) {
         let tier = reason.tier();
@@ -104,16 +124,23 @@ impl State {
 /// Classifies one request head. `marks` must be at least `req.headers.len()` long; mark `i`
 /// describes header `i`. Allocation-free.
 pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
+    let marks = &mut marks[..req.headers.len()];
+    match ordinary(req, marks) {
+        Some(verdict) => verdict,
+        None => classify_all(req, marks),
+    }
+}
+
+/// Every check, in the order above; `marks` is as long as `req.headers`. Out of line, so that
+/// the ordinary request (`ordinary`) does not pay for its registers and stack.
+#[inline(never)]
+pub(super) fn classify_all(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     let buf = req.buf;
     let headers = req.headers;
-    let marks = &mut marks[..headers.len()];
     let method = req.method.of(buf);
     let uri = req.target.of(buf);
     let raw_version = req.version.of(buf);
-    let mut st = State {
-        tier: Tier::Compliant,
-        reason: Reason::Compliant,
-    };
+    let mut st = State::default();
 
     // 1. Raw line facts, in the order the guardian's line splitter meets them.
     if req.lines.bare_lf {
@@ -127,8 +154,14 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
         odd_line_reason(req, &mut st);
     }
 
-    // SPEC §3 step 2: an empty or all-blank version is HTTP/0.9.
-    let trimmed_version = trim_ows(raw_version);
+    // SPEC §3 step 2: an empty or all-blank version is HTTP/0.9. httparse's `HTTP/1.x` has
+    // no OWS to trim.
+    let strict = req.lines.strict;
+    let trimmed_version = if strict {
+        raw_version
+    } else {
+        trim_ows(raw_version)
+    };
     let (version, trimmed): (&[u8], &[u8]) = if trimmed_version.is_empty() {
         (b"HTTP/0.9", b"HTTP/0.9")
     } else {
@@ -136,56 +169,14 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     };
 
     // 2. Per header.
-    let mut n_te = 0usize;
-    let mut n_cl = 0usize;
-    // The first header in the TE or CL list: the TE/CL checks need only the headers from it on.
-    let mut first_listed = headers.len();
-    let mut hosts = 0usize;
-    let mut first_host = 0usize;
-    let mut space_before_colon = false;
-    for (i, (h, mark)) in headers.iter().zip(marks.iter_mut()).enumerate() {
-        let name = h.name.of(buf);
-        let value = h.value.of(buf);
-        if is_host(name) {
-            if hosts == 0 {
-                first_host = i;
-            }
-            hosts += 1;
-        }
-        if all_value(value) {
-            // Nearly every header: a token name that cannot look like TE or CL, and a value
-            // without controls. It passes every check below unchanged: the default mark.
-            if !name.is_empty() && surely_distant(name) && all_tchar(name) {
-                *mark = HeaderMark::default();
-                continue;
-            }
-            // Transfer-Encoding or Content-Length itself, with such a value: Compliant, and
-            // in its list (SPEC §4.4).
-            let te = is_named(name, TE);
-            if te || is_named(name, CL) {
-                n_te += usize::from(te);
-                n_cl += usize::from(!te);
-                if first_listed == headers.len() {
-                    first_listed = i;
-                }
-                *mark = HeaderMark {
-                    framing: true,
-                    te,
-                    cl: !te,
-                    ..HeaderMark::default()
-                };
-                continue;
-            }
-        }
-        let (checked, space) = header_checks(name, value, &mut st);
-        space_before_colon |= space;
-        n_te += usize::from(checked.te);
-        n_cl += usize::from(checked.cl);
-        if (checked.te || checked.cl) && first_listed == headers.len() {
-            first_listed = i;
-        }
-        *mark = checked;
-    }
+    let Fields {
+        n_te,
+        n_cl,
+        first_listed,
+        hosts,
+        first_host,
+        space_before_colon,
+    } = fields(req, marks, &mut st);
     if odd_lines {
         mark_odd_lines(req, marks);
     }
@@ -205,7 +196,7 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     }
 
     // 4. Method: a token, and not empty (SPEC §6: the guardian lets an empty one through).
-    let method_ok = is_token(method);
+    let method_ok = strict || is_token(method);
     if !method_ok {
         st.upgrade(Reason::BadMethod);
     }
@@ -214,7 +205,7 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     check_version(version, trimmed, &mut st);
 
     // 6. Request-target bytes.
-    let uri_clean = all_uri(uri);
+    let uri_clean = strict || all_uri(uri);
     if !uri_clean {
         uri_reason(uri, &mut st);
     }
@@ -248,15 +239,7 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
     if form == Form::Invalid {
         st.upgrade(Reason::InvalidTargetForm);
     }
-    host_checks(
-        buf,
-        headers,
-        hosts,
-        first_host,
-        form,
-        forward_version,
-        &mut st,
-    );
+    host_checks(req, hosts, first_host, form, forward_version, &mut st);
 
     let framing = if n_te > 0 {
         if forward_version != Some(Version::Http11) {
@@ -284,6 +267,80 @@ pub fn classify(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Verdict {
         framing,
         forward_version,
     }
+}
+
+/// What the pass over the headers (step 2) found.
+struct Fields {
+    n_te: usize,
+    n_cl: usize,
+    /// The first header in the TE or CL list: the TE/CL checks need only the headers from it
+    /// on (`headers.len()` when there is none).
+    first_listed: usize,
+    hosts: usize,
+    first_host: usize,
+    space_before_colon: bool,
+}
+
+/// Step 2: each header's mark, and the reasons of SPEC §4.2-4.4 into `st`. Nearly every
+/// header is an ordinary one, settled by its `Known` id and a look at its name's length and
+/// first byte; only the others go through `header_checks`. Under `LineFacts::strict` the
+/// name and value bytes need no scan: httparse's grammar already holds them to the classes.
+#[inline(always)]
+fn fields(req: &RequestView<'_>, marks: &mut [HeaderMark], st: &mut State) -> Fields {
+    let buf = req.buf;
+    let strict = req.lines.strict;
+    let mut f = Fields {
+        n_te: 0,
+        n_cl: 0,
+        first_listed: req.headers.len(),
+        hosts: 0,
+        first_host: 0,
+        space_before_colon: false,
+    };
+    for (i, (h, mark)) in req.headers.iter().zip(marks.iter_mut()).enumerate() {
+        // `Header::known` is the name's id, so these compare one byte, not the name.
+        if h.known == Known::Host {
+            if f.hosts == 0 {
+                f.first_host = i;
+            }
+            f.hosts += 1;
+        }
+        let name = h.name.of(buf);
+        if strict || all_value(h.value.of(buf)) {
+            // Transfer-Encoding or Content-Length itself, with a value of VALUE bytes:
+            // Compliant, and in its list (SPEC §4.4).
+            let te = h.known == Known::TransferEncoding;
+            if te || h.known == Known::ContentLength {
+                f.n_te += usize::from(te);
+                f.n_cl += usize::from(!te);
+                if f.first_listed == req.headers.len() {
+                    f.first_listed = i;
+                }
+                *mark = HeaderMark {
+                    framing: true,
+                    te,
+                    cl: !te,
+                    ..HeaderMark::default()
+                };
+                continue;
+            }
+            // Nearly every header: a token name that cannot look like TE or CL, and a value
+            // without controls. It passes every check below unchanged: the default mark.
+            if surely_distant(name) && (strict || (!name.is_empty() && all_tchar(name))) {
+                *mark = HeaderMark::default();
+                continue;
+            }
+        }
+        let (checked, space) = header_checks(name, h.value.of(buf), st);
+        f.space_before_colon |= space;
+        f.n_te += usize::from(checked.te);
+        f.n_cl += usize::from(checked.cl);
+        if (checked.te || checked.cl) && f.first_listed == req.headers.len() {
+            f.first_listed = i;
+        }
+        *mark = checked;
+    }
+    f
 }
 
 /// SPEC §4.2-4.4 for a header that took neither short path in `classify`: its mark, and
@@ -407,17 +464,12 @@ fn is_colonless(h: &Header) -> bool {
 /// for a name shorter than its target (CL is the shorter) or whose first alphanumeric is not
 /// the target's first letter.
 #[inline(always)]
-fn surely_distant(name: &[u8]) -> bool {
+pub(super) fn surely_distant(name: &[u8]) -> bool {
     match name.first() {
         _ if name.len() < CL.len() => true,
         Some(&b) => b.is_ascii_alphanumeric() && !matches!(b | 0x20, b't' | b'c'),
         None => false,
     }
-}
-
-#[inline(always)]
-fn is_host(name: &[u8]) -> bool {
-    is_named(name, b"host")
 }
 
 #[inline]
@@ -514,8 +566,7 @@ fn forward_version(
 
 /// RFC 9112 §3.2 and §3.2.2.
 fn host_checks(
-    buf: &[u8],
-    headers: &[Header],
+    req: &RequestView<'_>,
     hosts: usize,
     first_host: usize,
     form: Form<'_>,
@@ -531,7 +582,13 @@ fn host_checks(
     if hosts > 1 {
         st.upgrade(Reason::MultipleHost);
     }
-    let host = trim_ows(headers[first_host].value.of(buf));
+    let value = req.headers[first_host].value.of(req.buf);
+    // httparse hands values over without leading or trailing OWS.
+    let host = if req.lines.strict {
+        value
+    } else {
+        trim_ows(value)
+    };
     // An empty Host is what a client sends for a target without an authority.
     if !host.is_empty() && !target::host_port(host, false) {
         st.upgrade(Reason::BadHost);

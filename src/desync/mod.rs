@@ -10,12 +10,14 @@
 //! - `target`: request-target forms and the Host value grammar.
 //! - `view`: `RequestView` (what `classify` reads) and `LineFacts`.
 //! - `classify`: `classify`, `Verdict`, `HeaderMark`; the order of checks is documented there.
+//! - `ordinary`: `classify`'s fast path for a strict, origin-form head of ordinary fields.
 //! - `te_cl`: the guardian's TE/CL semantics (SPEC §4.5) and the lists ringway frames from.
 //! - `tokenize`: the lenient raw-head tokenizer for heads httparse refused (SPEC §5).
 //! - `policy`: (mode, tier) -> `Action`.
 
 mod chars;
 mod classify;
+mod ordinary;
 mod policy;
 mod reason;
 mod similar;

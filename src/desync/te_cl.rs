@@ -266,7 +266,7 @@ impl Coding {
 /// Decimal digits into a u64; `None` on any other byte or on overflow. Empty is 0, the
 /// guardian's reading of an empty value.
 #[inline]
-fn digits(s: &[u8]) -> Option<u64> {
+pub(super) fn digits(s: &[u8]) -> Option<u64> {
     s.iter().try_fold(0u64, |n, &d| {
         if d.is_ascii_digit() {
             n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
