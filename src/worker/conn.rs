@@ -600,7 +600,8 @@ impl<'a> EndToEnd<'a> {
     }
 }
 
-/// What `forward` needs to know about the request besides its bytes.
+/// What the exchange (`try_targets`, `relay_response`) needs to know about the request besides
+/// its bytes.
 pub struct Exchange<'a> {
     pub w: &'a Worker,
     /// The client's timer.
