@@ -13,7 +13,10 @@
 //!   than a complete head needs more bytes (`Ok(None)`); a prefix that holds the whole head
 //!   gives the same head; when the whole message is `Ok(None)` every prefix is too; when it
 //!   fails, a prefix needs more bytes or fails with the same error. Never a different head;
-//! - determinism: parsing the message again gives an equal result.
+//! - determinism: parsing the message again gives an equal result;
+//! - the classifier's short paths: on a complete head, `classify` of the parsed view (which
+//!   may take `desync::ordinary` and the `LineFacts::strict` shortcuts) gives the verdict and
+//!   header marks of the full pass over the same view with `strict` off.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -21,6 +24,7 @@ use libfuzzer_sys::fuzz_target;
 #[path = "common/mod.rs"]
 mod common;
 use common::{check_parser, check_span};
+use ringway::desync::{classify, HeaderMark, RequestView};
 use ringway::http::{
     connection_options, header_value, parse_request, request_framing, Method, RequestHead,
 };
@@ -61,6 +65,17 @@ fn check_head(msg: &[u8], head: &RequestHead) {
         assert_eq!(method, name, "method span does not name {:?}", head.method);
     }
     assert!(!head.target.of(msg).is_empty(), "empty target");
+
+    // The short paths against the full pass: same verdict, same marks.
+    let view = RequestView::from_parsed(msg, head);
+    let mut marks = vec![HeaderMark::default(); head.headers.len()];
+    let fast = classify(&view, &mut marks);
+    let mut full_view = view;
+    full_view.lines.strict = false;
+    let mut full_marks = vec![HeaderMark::default(); head.headers.len()];
+    let full = classify(&full_view, &mut full_marks);
+    assert_eq!(fast, full, "short-path verdict differs from the full pass");
+    assert_eq!(marks, full_marks, "short-path marks differ from the full pass");
 
     let _ = request_framing(msg, head);
     let _ = connection_options(msg, head.version, &head.headers);
