@@ -23,8 +23,16 @@ use ringway::http::{ChunkProgress, ChunkedDecoder, ChunkedError, Decoded};
 
 fn check(piece: &[u8], dec: &ChunkedDecoder, r: &Result<ChunkProgress, ChunkedError>) {
     if let Ok(p) = r {
-        assert!(p.consumed <= piece.len(), "consumed {} of {}", p.consumed, piece.len());
-        assert!(p.done || p.consumed == piece.len(), "stopped early without the end: {p:?}");
+        assert!(
+            p.consumed <= piece.len(),
+            "consumed {} of {}",
+            p.consumed,
+            piece.len()
+        );
+        assert!(
+            p.done || p.consumed == piece.len(),
+            "stopped early without the end: {p:?}"
+        );
         assert_eq!(p.done, dec.is_done(), "is_done() disagrees with {p:?}");
     }
 }
@@ -40,9 +48,17 @@ fn decode_beside(
     let decoded = dec.decode_in_place(&mut copy);
     match (fed, &decoded) {
         (Ok(p), Ok(d)) => {
-            assert_eq!((p.consumed, p.done), (d.consumed, d.done), "feed {p:?}, decode {d:?}");
+            assert_eq!(
+                (p.consumed, p.done),
+                (d.consumed, d.done),
+                "feed {p:?}, decode {d:?}"
+            );
             assert!(d.data <= d.consumed, "more data than bytes: {d:?}");
-            assert_eq!(copy[d.consumed..], piece[d.consumed..], "bytes past the body moved");
+            assert_eq!(
+                copy[d.consumed..],
+                piece[d.consumed..],
+                "bytes past the body moved"
+            );
             data.extend_from_slice(&copy[..d.data]);
         }
         (Err(e), Err(d)) => assert_eq!(e, d, "feed and decode failed differently"),
@@ -78,7 +94,11 @@ fuzz_target!(|data: &[u8]| {
     // All-zero cuts would never advance: feed one byte at a time then.
     let bytewise = cuts.iter().all(|&c| c == 0);
     while at < body.len() {
-        let size = if bytewise { 1 } else { cuts[i % cuts.len()] as usize };
+        let size = if bytewise {
+            1
+        } else {
+            cuts[i % cuts.len()] as usize
+        };
         i += 1;
         let end = (at + size).min(body.len());
         let piece = &body[at..end];
@@ -103,9 +123,16 @@ fuzz_target!(|data: &[u8]| {
 
     match (&whole, error) {
         (Ok(w), None) => {
-            assert_eq!(total, w.consumed, "pieces consumed {total}, one feed {}", w.consumed);
+            assert_eq!(
+                total, w.consumed,
+                "pieces consumed {total}, one feed {}",
+                w.consumed
+            );
             assert_eq!(done, w.done, "pieces done={done}, one feed done={}", w.done);
-            assert!(decoded_data == whole_data, "pieces decoded to other data than the whole");
+            assert!(
+                decoded_data == whole_data,
+                "pieces decoded to other data than the whole"
+            );
         }
         (Err(w), Some(e)) => assert_eq!(e, *w, "pieces and one feed failed differently"),
         (w, e) => panic!("one feed gave {w:?}, the pieces {e:?} after {total} bytes"),
@@ -117,7 +144,10 @@ fuzz_target!(|data: &[u8]| {
         Some(e) => assert_eq!(after, Err(e), "a failed decoder recovered"),
         None if done => assert_eq!(
             after,
-            Ok(ChunkProgress { consumed: 0, done: true }),
+            Ok(ChunkProgress {
+                consumed: 0,
+                done: true
+            }),
             "a finished decoder consumed more"
         ),
         None => {}

@@ -75,7 +75,10 @@ fn check_head(msg: &[u8], head: &RequestHead) {
     let mut full_marks = vec![HeaderMark::default(); head.headers.len()];
     let full = classify(&full_view, &mut full_marks);
     assert_eq!(fast, full, "short-path verdict differs from the full pass");
-    assert_eq!(marks, full_marks, "short-path marks differ from the full pass");
+    assert_eq!(
+        marks, full_marks,
+        "short-path marks differ from the full pass"
+    );
 
     let _ = request_framing(msg, head);
     let _ = connection_options(msg, head.version, &head.headers);
