@@ -564,8 +564,8 @@ fn forward_version(
     })
 }
 
-/// RFC 9112 §3.2 and §3.2.2.
-fn host_checks(
+/// RFC 9112 §3.2 and §3.2.2 (the fast path for ordinary heads runs them too).
+pub(super) fn host_checks(
     req: &RequestView<'_>,
     hosts: usize,
     first_host: usize,

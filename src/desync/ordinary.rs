@@ -7,13 +7,13 @@
 //! those two, reads the length, and does nothing else. Any other head gets `None` and the
 //! full pass; the proptests below hold the two to the same verdicts and marks.
 
-use super::classify::{surely_distant, HeaderMark, State, Verdict};
+use super::classify::{host_checks, surely_distant, HeaderMark, State, Verdict};
 use super::reason::Reason;
 use super::similar::CL;
-use super::target::host_port;
+use super::target::Form;
 use super::te_cl::digits;
 use super::view::RequestView;
-use crate::http::{BodyFraming, Known, Span, Version};
+use crate::http::{BodyFraming, Known, Version};
 
 /// The verdict and marks `classify_all` would give, or None when the head is not ordinary.
 /// `marks` is as long as `req.headers`; on None some of it may have been written.
@@ -34,14 +34,15 @@ pub(super) fn ordinary(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Optio
     if req.target.of(buf).first() != Some(&b'/') || req.method.of(buf) == b"CONNECT" {
         return None;
     }
-    let mut hosts = 0usize;
-    let mut host = Span::default();
+    let (mut hosts, mut first_host) = (0usize, 0usize);
     let mut length = None;
-    for (h, mark) in req.headers.iter().zip(marks.iter_mut()) {
+    for (i, (h, mark)) in req.headers.iter().zip(marks.iter_mut()).enumerate() {
         *mark = match h.known {
             Known::Host => {
+                if hosts == 0 {
+                    first_host = i;
+                }
                 hosts += 1;
-                host = h.value;
                 HeaderMark::default()
             }
             // One Content-Length, in the CL list (SPEC §4.4); its value is read below.
@@ -89,18 +90,11 @@ pub(super) fn ordinary(req: &RequestView<'_>, marks: &mut [HeaderMark]) -> Optio
     if req.lines.bare_lf {
         st.upgrade(Reason::NonCrLfLineTermination);
     }
-    match hosts {
-        0 if version == Version::Http11 => st.upgrade(Reason::MissingHost),
-        0 => {}
-        1 => {
-            // The host of an origin-form request is not compared with anything else.
-            let host = host.of(buf);
-            if !host.is_empty() && !host_port(host, false) {
-                st.upgrade(Reason::BadHost);
-            }
-        }
-        _ => return None,
+    // More than one Host is the full pass's to report (MultipleHost).
+    if hosts > 1 {
+        return None;
     }
+    host_checks(req, hosts, first_host, Form::Origin, Some(version), &mut st);
     Some(Verdict {
         tier: st.tier(),
         reason: st.reason(),
