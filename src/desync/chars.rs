@@ -117,7 +117,7 @@ pub(super) fn all_uri(s: &[u8]) -> bool {
 
 /// `all(s, VALUE)`, sixteen bytes at a time where the target has SSE2.
 #[inline]
-pub(super) fn all_value(s: &[u8]) -> bool {
+pub(crate) fn all_value(s: &[u8]) -> bool {
     #[cfg(target_arch = "x86_64")]
     return wide::none(s, wide::not_value);
     #[cfg(not(target_arch = "x86_64"))]

@@ -26,6 +26,9 @@ mod te_cl;
 mod tokenize;
 mod view;
 
+/// Whether every byte may stand in a field value (HTAB, SP to `~`, obs-text; no other
+/// control, no DEL), sixteen bytes at a time: the classifier's check, shared with `forward`.
+pub(crate) use chars::all_value;
 pub use classify::{classify, HeaderMark, HeaderTier, Verdict};
 pub use policy::{action, Action};
 pub use reason::{Reason, Tier};

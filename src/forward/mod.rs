@@ -32,40 +32,8 @@ pub fn routing_host<'a>(host: Option<&'a [u8]>, target: &Target<'a>) -> Option<&
 /// A field value free of control characters (RFC 9110 §5.5 allows HTAB and nothing else below
 /// SP, and no DEL): what may be written between `: ` and CRLF.
 fn clean(value: &[u8]) -> bool {
-    // Eight bytes at a time, the last eight overlapping the word before: a word with no byte
-    // below SP and no DEL is clean (most are). One with such a byte, a tab say, is looked at
-    // byte by byte. Shorter values go byte by byte.
-    let Some(last) = value.len().checked_sub(8) else {
-        return value.iter().all(|&b| clean_byte(b));
-    };
-    let word_at = |at: usize| {
-        let bytes: [u8; 8] = value[at..at + 8].try_into().unwrap_or_default();
-        u64::from_le_bytes(bytes)
-    };
-    let suspect = |word: u64| has_byte_below(word, b' ') || has_byte_below(word ^ (ONES * 0x7f), 1);
-    let mut at = 0;
-    loop {
-        let at_now = at.min(last);
-        if suspect(word_at(at_now)) && !value[at_now..at_now + 8].iter().all(|&b| clean_byte(b)) {
-            return false;
-        }
-        if at_now == last {
-            return true;
-        }
-        at += 8;
-    }
-}
-
-fn clean_byte(b: u8) -> bool {
-    b == b'\t' || (b >= b' ' && b != 0x7f)
-}
-
-const ONES: u64 = u64::MAX / 255;
-
-/// True when some byte of `word` is below `n` (`n <= 128`), exactly: a borrow can only start
-/// at a byte that is below `n` (the "hasless" test of Bit Twiddling Hacks).
-fn has_byte_below(word: u64, n: u8) -> bool {
-    word.wrapping_sub(ONES * u64::from(n)) & !word & (ONES * 0x80) != 0
+    // The same byte class as the classifier's VALUE; its scan is the one to use.
+    crate::desync::all_value(value)
 }
 
 #[cfg(test)]
