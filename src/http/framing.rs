@@ -125,21 +125,14 @@ fn content_length(buf: &[u8], headers: &[Header]) -> Result<Option<u64>, Framing
     Ok(length)
 }
 
-/// 1 to 19 digits, which always fit a u64 (`u64::MAX` has 20); `None` for anything else.
+/// 1 to 19 digits, which always fit a u64 (`u64::MAX` has 20), read by `decimal`; `None` for
+/// anything else.
 #[inline]
 fn plain_decimal(value: &[u8]) -> Option<u64> {
-    if value.is_empty() || value.len() > 19 {
+    if value.len() > 19 {
         return None;
     }
-    let mut n = 0u64;
-    for &d in value {
-        let digit = d.wrapping_sub(b'0');
-        if digit > 9 {
-            return None;
-        }
-        n = n * 10 + u64::from(digit);
-    }
-    Some(n)
+    decimal(value).ok()
 }
 
 /// `content_length` read in full: every field a comma-separated list, each element checked.
