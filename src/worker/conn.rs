@@ -194,6 +194,8 @@ fn park(
     idle_at: u64,
 ) -> impl Future<Output = ()> {
     async move {
+        // The serving task's reads are over; the wait below is no cancellable operation.
+        clock.timer.forget_canceller();
         clock.timer.set(idle_at);
         let ready = monoio::select! {
             r = client.readable(false) => r.is_ok(),

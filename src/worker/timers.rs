@@ -28,8 +28,9 @@ use crate::timer::{TimerKey, Wheel};
 
 /// A timer's wheel entry: what happens when it comes due.
 pub struct Fire {
-    /// Cancels the operations in flight under the timer.
-    canceller: Canceller,
+    /// Cancels the operations in flight under the timer; made by the first that asks for it
+    /// (most timers never do: target connections race their timer instead).
+    canceller: Option<Canceller>,
     /// Whoever waits for the timer ([`Timer::race`], [`Timer::fired`]).
     waker: Option<Waker>,
     /// Set while the timer's connection idles in the pool of `target` of `group`: firing
@@ -138,7 +139,9 @@ impl Timers {
                     expire_pooled(group, target, key);
                     continue;
                 }
-                drop(fire.canceller.cancel());
+                if let Some(canceller) = fire.canceller {
+                    drop(canceller.cancel());
+                }
                 if let Some(w) = fire.waker {
                     w.wake();
                 }
@@ -196,7 +199,7 @@ fn coarse_ms() -> u64 {
 
 fn io_fire() -> Fire {
     Fire {
-        canceller: Canceller::new(),
+        canceller: None,
         waker: None,
         pooled: None,
     }
@@ -294,7 +297,16 @@ impl Timer {
     /// What an operation under this timer passes to monoio; `None` once the timer has fired.
     pub fn cancel_handle(&self) -> Option<CancelHandle> {
         let mut wheel = self.timers.0.wheel.borrow_mut();
-        Some(wheel.get_mut(self.key.get())?.canceller.handle())
+        let fire = wheel.get_mut(self.key.get())?;
+        Some(fire.canceller.get_or_insert_with(Canceller::new).handle())
+    }
+
+    /// Frees the canceller (and the set of operations it has grown) of a timer under which no
+    /// cancellable operation is in flight: a parked connection's, which waits without one.
+    pub fn forget_canceller(&self) {
+        if let Some(fire) = self.timers.0.wheel.borrow_mut().get_mut(self.key.get()) {
+            fire.canceller = None;
+        }
     }
 
     /// Resolves when the timer fires (for work that is not a cancellable operation, such as
