@@ -147,11 +147,11 @@ fn raise_open_files_limit() {
 
 fn parked_keep_alive_connections_cost_little_memory(driver: &str) {
     // A connection quiet for a second gives back its read buffer and its serving task and
-    // waits in a small task of its own. Each of 6,000 more such connections added 1.3 KiB of
-    // RSS when that came in (five runs: 1.27-1.36), against 2.1 KiB when the serving task
-    // itself waited (two runs: 2.11, 2.16).
+    // waits in a small task of its own. Each of 10,000 more such connections added 1.1-1.45
+    // KiB of RSS when that came in (four runs), against 2.35-2.55 KiB when the serving task
+    // itself waited (two runs, the build before, 3e4a341).
     const FIRST: usize = 1000;
-    const MORE: usize = 6000;
+    const MORE: usize = 10000;
     raise_open_files_limit();
     let origin = Origin::echo();
     let lb = balancer(driver, origin.addr, "", "");
@@ -177,7 +177,7 @@ fn parked_keep_alive_connections_cost_little_memory(driver: &str) {
     let after = lb.status_kib("VmRSS:");
     let per_conn = after.saturating_sub(before) as f64 / MORE as f64;
     assert!(
-        per_conn <= 1.7,
+        per_conn <= 1.8,
         "{per_conn:.2} KiB per idle connection (RSS {before} -> {after} KiB)"
     );
     // Parked, they are all still served.
