@@ -59,6 +59,21 @@ unsafe impl GlobalAlloc for Mimalloc {
     }
 }
 
+/// Turns transparent huge pages off for this process. mimalloc advises huge pages for its
+/// arenas (unless built with its `no_thp` feature, as here), and where the kernel backs them
+/// (THP `madvise`, Debian's default, or `always`) the touched parts of the heap come in 2 MiB
+/// pages: 10,000 idle keep-alive connections measured 1.26–1.36 KiB each over 12.9 MiB at start,
+/// against 0.66 KiB over 5.3 MiB with THP off (the same code; pinned CPU per request the same
+/// within noise, same-round pairs 1.01 0.92 0.97 0.99). A heap of small, short-lived objects
+/// gains little from huge pages, and memory per connection is what a proxy is judged by. The
+/// flag is the process's and covers every mapping; `no_thp` keeps the few allocations made
+/// before `main` off huge pages too (without it one 2 MiB page remained).
+pub fn no_huge_pages() {
+    // SAFETY: PR_SET_THP_DISABLE takes no pointer; it sets a flag of this process's address
+    // space and cannot fail in a way that matters (an old kernel without it returns EINVAL).
+    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

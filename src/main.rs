@@ -8,5 +8,6 @@ mod cli;
 static GLOBAL: ringway::alloc::Mimalloc = ringway::alloc::Mimalloc;
 
 fn main() -> ExitCode {
+    ringway::alloc::no_huge_pages();
     cli::run(cli::Cli::parse())
 }
