@@ -129,22 +129,6 @@ fn a_connection_quiet_past_the_park_delay_is_still_served_and_still_times_out(dr
     );
 }
 
-/// Raises this process's soft open-files limit to the hard one (as `ringway serve` does).
-fn raise_open_files_limit() {
-    let mut rl = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `rl` is a valid, writable rlimit for both calls; raising the soft limit up to
-    // the hard one is always permitted.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) == 0 && rl.rlim_cur < rl.rlim_max {
-            rl.rlim_cur = rl.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &rl);
-        }
-    }
-}
-
 fn parked_keep_alive_connections_cost_little_memory(driver: &str) {
     // A connection quiet for a second gives back its read buffer and its serving task and
     // waits in a small task of its own. Each of 5,000 more such connections added 0.63-0.74
@@ -154,7 +138,7 @@ fn parked_keep_alive_connections_cost_little_memory(driver: &str) {
     // steps).
     const FIRST: usize = 1000;
     const MORE: usize = 5000;
-    raise_open_files_limit();
+    ringway::worker::raise_open_files_limit();
     let origin = Origin::echo();
     let lb = balancer(driver, origin.addr, "", "");
     // Transparent huge pages are off for the process (alloc::no_huge_pages): with them, mimalloc's

@@ -40,4 +40,4 @@ mod upstream;
 
 pub use control::ControlPlane;
 pub use runtime::{Driver, DriverChoice};
-pub use server::{start, ServeOptions, Server};
+pub use server::{raise_open_files_limit, start, ServeOptions, Server};

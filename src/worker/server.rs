@@ -267,7 +267,8 @@ pub(super) async fn accept_loop(
 
 /// Every connection holds a descriptor, two when proxied: the soft limit (often 1024) goes up
 /// to the hard one, as HAProxy does, and the log says so. Failure leaves the limit as it was.
-fn raise_open_files_limit() {
+/// Public for the tests that hold thousands of client connections.
+pub fn raise_open_files_limit() {
     let mut rl = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
