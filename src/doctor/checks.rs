@@ -152,7 +152,7 @@ pub(super) fn setup_check(result: &io::Result<()>) -> Check {
     match result {
         Ok(()) => Check::ok(
             IO_URING_SETUP,
-            "ok (COOP_TASKRUN|TASKRUN_FLAG, 256 entries)",
+            "ok (COOP_TASKRUN|TASKRUN_FLAG, 4096 entries)",
         ),
         Err(e) => Check::judged(
             IO_URING_SETUP,
@@ -165,12 +165,12 @@ pub(super) fn setup_check(result: &io::Result<()>) -> Check {
 
 pub(super) fn defer_check(result: &io::Result<()>) -> Check {
     match result {
-        Ok(()) => Check::ok(IO_URING_DEFER, "ok (SINGLE_ISSUER|DEFER_TASKRUN, 256 entries)"),
+        Ok(()) => Check::ok(IO_URING_DEFER, "ok (SINGLE_ISSUER|DEFER_TASKRUN, 4096 entries)"),
         Err(e) => Check::judged(
             IO_URING_DEFER,
             Status::Warn,
             format!("failed: {}", error_text(e)),
-            "SINGLE_ISSUER|DEFER_TASKRUN need Linux >= 6.1; workers can use COOP_TASKRUN|TASKRUN_FLAG instead",
+            "SINGLE_ISSUER|DEFER_TASKRUN need Linux >= 6.1; workers fall back to COOP_TASKRUN|TASKRUN_FLAG (about 1.5% more CPU a request)",
         ),
     }
 }

@@ -1,26 +1,19 @@
 //! Thin wrappers over the syscalls and /proc reads the checks need. Each returns the raw value
 //! or the OS error text; judging the value is `parse`'s job.
 
+use crate::worker::{UringSetup, RING_ENTRIES};
 use io_uring06::{IoUring, Probe};
 use std::io;
 
-/// The submission queue size a worker asks for; keep in step with `worker`.
-pub const RING_ENTRIES: u32 = 256;
-
-/// The ring a worker builds (DESIGN §7): COOP_TASKRUN | TASKRUN_FLAG, 256 entries.
+/// The ring a worker falls back to when the kernel refuses DEFER_TASKRUN (DESIGN §7), with
+/// the worker's own builder and size: COOP_TASKRUN | TASKRUN_FLAG.
 pub fn build_worker_ring() -> io::Result<IoUring> {
-    IoUring::builder()
-        .setup_coop_taskrun()
-        .setup_taskrun_flag()
-        .build(RING_ENTRIES)
+    UringSetup::Coop.builder().build(RING_ENTRIES)
 }
 
-/// The alternative setup DESIGN §7 names: SINGLE_ISSUER | DEFER_TASKRUN (Linux 6.1).
+/// The ring a worker tries first: SINGLE_ISSUER | DEFER_TASKRUN (Linux 6.1).
 pub fn build_defer_ring() -> io::Result<IoUring> {
-    IoUring::builder()
-        .setup_single_issuer()
-        .setup_defer_taskrun()
-        .build(RING_ENTRIES)
+    UringSetup::Defer.builder().build(RING_ENTRIES)
 }
 
 /// Asks the kernel which opcodes it knows (IORING_REGISTER_PROBE, Linux 5.6), on a plain ring

@@ -127,9 +127,9 @@ impl Report {
     }
 }
 
-/// Can a worker set up its ring here? Builds an io_uring exactly as a worker does
-/// (io_uring06::IoUring::builder() with setup_coop_taskrun() and setup_taskrun_flag(), 256 entries)
-/// and drops it. Err carries the OS error text. Used by `--driver auto` at start-up.
+/// Can a worker set up a ring here? Builds the ring a worker falls back to when DEFER_TASKRUN
+/// is refused (COOP_TASKRUN|TASKRUN_FLAG, the worker's size) and drops it. Err carries the OS
+/// error text.
 pub fn uring_usable() -> Result<(), String> {
     host::build_worker_ring()
         .map(drop)

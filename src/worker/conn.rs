@@ -854,7 +854,7 @@ mod tests {
     fn a_parked_connection_task_stays_small() {
         block_on(
             DriverChoice::Auto,
-            |_| {},
+            |_, _| {},
             |_| async {
                 let config =
                     crate::config::Config::from_toml_str(include_str!("../config/example.toml"))

@@ -85,7 +85,7 @@ pub fn start(
         .spawn(move || {
             let run = block_on(
                 choice,
-                |_| {},
+                |_, _| {},
                 move |_| check_all(targets, plane, table, rx),
             );
             if let Err(e) = run {

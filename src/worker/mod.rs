@@ -39,5 +39,5 @@ mod tunnel;
 mod upstream;
 
 pub use control::ControlPlane;
-pub use runtime::{Driver, DriverChoice};
+pub use runtime::{Driver, DriverChoice, UringSetup, RING_ENTRIES};
 pub use server::{raise_open_files_limit, start, ServeOptions, Server};

@@ -98,7 +98,7 @@ pub fn run_origin(opts: OriginOptions, on_bound: impl FnOnce(SocketAddr)) -> io:
                     let canned = Rc::new(Canned::new(&opts));
                     let served = block_on(
                         DriverChoice::Auto,
-                        |_| {},
+                        |_, _| {},
                         |_| async move {
                             let listener = match TcpListener::from_std(socket) {
                                 Ok(l) => l,

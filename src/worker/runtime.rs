@@ -18,44 +18,80 @@ pub enum DriverChoice {
 /// What a worker actually runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Driver {
-    Uring,
+    /// io_uring, with the setup the kernel accepted.
+    Uring(UringSetup),
     Epoll,
 }
 
 impl std::fmt::Display for Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Driver::Uring => "io_uring",
+            Driver::Uring(_) => "io_uring",
             Driver::Epoll => "epoll",
         })
     }
 }
 
 /// Ring entries per worker: enough for thousands of in-flight operations per submission batch.
-const RING_ENTRIES: u32 = 4096;
+pub const RING_ENTRIES: u32 = 4096;
 
-/// The io_uring setup of DESIGN.md §7. COOP_TASKRUN + TASKRUN_FLAG by default;
-/// `RINGWAY_URING_SETUP=defer` selects SINGLE_ISSUER + DEFER_TASKRUN, `plain` monoio's default,
-/// so that perf/ can compare them on the same binary.
-fn uring_builder() -> io_uring06::Builder {
-    let mut builder = io_uring06::IoUring::builder();
-    match std::env::var("RINGWAY_URING_SETUP").as_deref() {
-        Ok("plain") => {}
-        Ok("defer") => {
-            builder.setup_single_issuer().setup_defer_taskrun();
-        }
-        _ => {
-            builder.setup_coop_taskrun().setup_taskrun_flag();
-        }
-    }
-    builder
+/// An io_uring setup of DESIGN.md §7.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UringSetup {
+    /// SINGLE_ISSUER | DEFER_TASKRUN (Linux 6.1): completions are run when the worker asks for
+    /// them, on its own thread. Measured the cheaper of the two (perf/README.md, 2026-11-27).
+    Defer,
+    /// COOP_TASKRUN | TASKRUN_FLAG (Linux 5.19).
+    Coop,
+    /// monoio's default: no setup flags.
+    Plain,
 }
 
-/// Runs `make(driver)` to completion on a new runtime of this thread. With `Auto`, a failure to
-/// set up io_uring is reported through `on_fallback` and the epoll driver is used instead.
+impl UringSetup {
+    /// The setups a worker tries, in order: the cheapest first, then the one older kernels
+    /// have. `RINGWAY_URING_SETUP` (`defer`, `coop`, `plain`) pins one, so that perf/ can
+    /// compare them with the same binary; any other value is ignored.
+    pub fn candidates(pinned: Option<&str>) -> &'static [UringSetup] {
+        match pinned {
+            Some("defer") => &[UringSetup::Defer],
+            Some("coop") => &[UringSetup::Coop],
+            Some("plain") => &[UringSetup::Plain],
+            _ => &[UringSetup::Defer, UringSetup::Coop],
+        }
+    }
+
+    /// io-uring's builder with this setup's flags.
+    pub fn builder(self) -> io_uring06::Builder {
+        let mut builder = io_uring06::IoUring::builder();
+        match self {
+            UringSetup::Defer => {
+                builder.setup_single_issuer().setup_defer_taskrun();
+            }
+            UringSetup::Coop => {
+                builder.setup_coop_taskrun().setup_taskrun_flag();
+            }
+            UringSetup::Plain => {}
+        }
+        builder
+    }
+}
+
+impl std::fmt::Display for UringSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UringSetup::Defer => "SINGLE_ISSUER|DEFER_TASKRUN",
+            UringSetup::Coop => "COOP_TASKRUN|TASKRUN_FLAG",
+            UringSetup::Plain => "no setup flags",
+        })
+    }
+}
+
+/// Runs `make(driver)` to completion on a new runtime of this thread: io_uring with the first
+/// of `UringSetup::candidates` the kernel accepts, else (with `Auto`) epoll. Each setup given
+/// up is reported through `on_fallback` with the error and what is tried next.
 pub fn block_on<F, Fut>(
     choice: DriverChoice,
-    on_fallback: impl FnOnce(&io::Error),
+    mut on_fallback: impl FnMut(&io::Error, &str),
     make: F,
 ) -> io::Result<Fut::Output>
 where
@@ -63,16 +99,30 @@ where
     Fut: Future,
 {
     if choice != DriverChoice::Epoll {
-        let built = RuntimeBuilder::<IoUringDriver>::new()
-            .uring_builder(uring_builder())
-            .with_entries(RING_ENTRIES)
-            .enable_timer()
-            .build();
-        match built {
-            Ok(mut rt) => return Ok(rt.block_on(make(Driver::Uring))),
-            Err(e) if choice == DriverChoice::Auto => on_fallback(&e),
-            Err(e) => return Err(e),
+        let pinned = std::env::var("RINGWAY_URING_SETUP").ok();
+        let setups = UringSetup::candidates(pinned.as_deref());
+        let mut failure = None;
+        for (i, setup) in setups.iter().enumerate() {
+            let built = RuntimeBuilder::<IoUringDriver>::new()
+                .uring_builder(setup.builder())
+                .with_entries(RING_ENTRIES)
+                .enable_timer()
+                .build();
+            match built {
+                Ok(mut rt) => return Ok(rt.block_on(make(Driver::Uring(*setup)))),
+                Err(e) => {
+                    if let Some(next) = setups.get(i + 1) {
+                        on_fallback(&e, &format!("io_uring with {next}"));
+                    }
+                    failure = Some(e);
+                }
+            }
         }
+        let e = failure.expect("at least one io_uring setup is tried");
+        if choice == DriverChoice::Uring {
+            return Err(e);
+        }
+        on_fallback(&e, "epoll");
     }
     let mut rt = RuntimeBuilder::<LegacyDriver>::new()
         .enable_timer()
@@ -107,4 +157,35 @@ pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_try_defer_taskrun_first_then_coop_taskrun() {
+        assert_eq!(
+            UringSetup::candidates(None),
+            &[UringSetup::Defer, UringSetup::Coop]
+        );
+        assert_eq!(
+            UringSetup::candidates(Some("fast")),
+            UringSetup::candidates(None)
+        );
+        assert_eq!(UringSetup::candidates(Some("coop")), &[UringSetup::Coop]);
+        assert_eq!(UringSetup::candidates(Some("defer")), &[UringSetup::Defer]);
+        assert_eq!(UringSetup::candidates(Some("plain")), &[UringSetup::Plain]);
+    }
+
+    #[test]
+    fn a_uring_runtime_reports_the_setup_it_got() {
+        // The hosts ringway is built for (Linux >= 6.1, io_uring allowed) accept the first.
+        let got = block_on(
+            DriverChoice::Uring,
+            |_, _| {},
+            |driver| async move { driver },
+        );
+        assert_eq!(got.unwrap(), Driver::Uring(UringSetup::Defer));
+    }
 }

@@ -159,8 +159,8 @@ fn run_worker(
             eprintln!("ringway: worker {id}: cannot pin to cpu {cpu}: {e}");
         }
     }
-    let on_fallback = |e: &io::Error| {
-        eprintln!("ringway: worker {id}: io_uring unavailable ({e}); falling back to epoll")
+    let on_fallback = |e: &io::Error, next: &str| {
+        eprintln!("ringway: worker {id}: io_uring setup failed ({e}); falling back to {next}")
     };
     let ready_inner = ready.clone();
     let result = block_on(choice, on_fallback, move |driver| async move {
@@ -179,7 +179,11 @@ fn run_worker(
                 }
             }
         }
-        eprintln!("ringway: worker {id}: {driver} on {cpu_text}");
+        let setup = match driver {
+            Driver::Uring(setup) => format!(" ({setup})"),
+            Driver::Epoll => String::new(),
+        };
+        eprintln!("ringway: worker {id}: {driver} on {cpu_text}{setup}");
         let _ = ready_inner.send(Ok(driver));
         let worker = Rc::new(Worker::new(id, config, ports));
         worker.set_probe_channel(links.probe_now);

@@ -568,7 +568,7 @@ mod tests {
     fn repeated_touches_keep_the_deadline_and_a_touch_rearms_a_fired_timer() {
         block_on(
             DriverChoice::Auto,
-            |_| {},
+            |_, _| {},
             |_| async {
                 let timers = Timers::new();
                 monoio::spawn(timers.clone().drive(|_, _, _| {}));
@@ -605,7 +605,7 @@ mod tests {
     #[ignore = "run by timeouts_on_io_uring_lose_no_byte_and_no_descriptor in a child process"]
     fn uring_child() {
         if child_only() {
-            block_on(DriverChoice::Uring, |_| {}, |_| many_timeouts()).unwrap();
+            block_on(DriverChoice::Uring, |_, _| {}, |_| many_timeouts()).unwrap();
         }
     }
 
@@ -613,7 +613,7 @@ mod tests {
     #[ignore = "run by timeouts_on_epoll_lose_no_byte_and_no_descriptor in a child process"]
     fn epoll_child() {
         if child_only() {
-            block_on(DriverChoice::Epoll, |_| {}, |_| many_timeouts()).unwrap();
+            block_on(DriverChoice::Epoll, |_, _| {}, |_| many_timeouts()).unwrap();
         }
     }
 }
