@@ -125,8 +125,11 @@ pub async fn connect(addr: SocketAddr, timers: &Timers, idle: Duration) -> Resul
         _ = timer.fired() => return Err(Cause::ConnectTimeout),
     };
     match connected {
-        Ok(stream) => {
+        Ok(mut stream) => {
             let _ = stream.set_nodelay(true);
+            // A target connection is read after a request was written to it: the answer is
+            // not there yet, so the kernel waits for it before trying (vendor/monoio patch 3).
+            stream.set_recv_poll_first(true);
             timer.touch();
             Ok(Upstream { stream, timer })
         }

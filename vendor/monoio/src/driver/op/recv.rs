@@ -49,11 +49,41 @@ pub(crate) struct Recv<T> {
 
     /// Reference to the in-flight buffer.
     pub(crate) buf: T,
+
+    /// ringway: ask io_uring to wait for readiness before the first attempt.
+    poll_first: bool,
+}
+
+/// ringway: `IORING_RECVSEND_POLL_FIRST` (Linux 5.19) set on a built recv or send entry. The
+/// flag lives in the entry's `ioprio`, bytes 2..4 of `struct io_uring_sqe` (the kernel's ABI);
+/// io-uring 0.6 has no setter for it on these opcodes. Kernels without it ignore the bit.
+#[cfg(all(target_os = "linux", feature = "iouring"))]
+fn with_poll_first(mut e: io_uring::squeue::Entry) -> io_uring::squeue::Entry {
+    const IORING_RECVSEND_POLL_FIRST: u16 = 1;
+    // Safety: `Entry` is `#[repr(C)]` around `io_uring_sqe`, whose bytes 2..4 are `ioprio`.
+    unsafe {
+        let ioprio = (&mut e as *mut io_uring::squeue::Entry)
+            .cast::<u8>()
+            .add(2)
+            .cast::<u16>();
+        ioprio.write_unaligned(ioprio.read_unaligned() | IORING_RECVSEND_POLL_FIRST);
+    }
+    e
 }
 
 impl<T: IoBufMut> Op<Recv<T>> {
     pub(crate) fn recv(fd: SharedFd, buf: T) -> io::Result<Self> {
-        Op::submit_with(Recv { fd, buf })
+        Self::recv_polling_first(fd, buf, false)
+    }
+
+    /// ringway: a recv that, with `poll_first`, skips the attempt on a socket expected to be
+    /// empty (the kernel arms its poll at once).
+    pub(crate) fn recv_polling_first(fd: SharedFd, buf: T, poll_first: bool) -> io::Result<Self> {
+        Op::submit_with(Recv {
+            fd,
+            buf,
+            poll_first,
+        })
     }
 
     #[allow(unused)]
@@ -61,6 +91,7 @@ impl<T: IoBufMut> Op<Recv<T>> {
         Recv {
             fd: fd.clone(),
             buf,
+            poll_first: false,
         }
     }
 
@@ -82,12 +113,17 @@ impl<T: IoBufMut> Op<Recv<T>> {
 impl<T: IoBufMut> OpAble for Recv<T> {
     #[cfg(all(target_os = "linux", feature = "iouring"))]
     fn uring_op(&mut self) -> io_uring::squeue::Entry {
-        opcode::Recv::new(
+        let e = opcode::Recv::new(
             types::Fd(self.fd.raw_fd()),
             self.buf.write_ptr(),
             self.buf.bytes_total() as _,
         )
-        .build()
+        .build();
+        if self.poll_first {
+            with_poll_first(e)
+        } else {
+            e
+        }
     }
 
     #[cfg(any(feature = "legacy", feature = "poll-io"))]

@@ -70,6 +70,8 @@ impl TcpConnectOpts {
 pub struct TcpStream {
     pub(super) fd: SharedFd,
     meta: StreamMeta,
+    /// ringway: reads ask io_uring to poll before trying (`set_recv_poll_first`).
+    recv_poll_first: bool,
 }
 
 /// TcpStream is safe to split to two parts
@@ -85,7 +87,19 @@ impl TcpStream {
         // enable SOCK_ZEROCOPY
         meta.set_zero_copy();
 
-        Self { fd, meta }
+        Self {
+            fd,
+            meta,
+            recv_poll_first: false,
+        }
+    }
+
+    /// ringway: with `on`, every read and cancelable read of this stream on io_uring asks the
+    /// kernel to wait for readiness before its first attempt (`IORING_RECVSEND_POLL_FIRST`),
+    /// which spares the attempt on a socket that is still empty, as a proxy's reads mostly are
+    /// (the peer has not answered yet). No effect on the legacy driver.
+    pub fn set_recv_poll_first(&mut self, on: bool) {
+        self.recv_poll_first = on;
     }
 
     /// Open a TCP connection to a remote host.
@@ -411,7 +425,7 @@ impl AsyncReadRent for TcpStream {
     #[inline]
     fn read<T: IoBufMut>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
         // Submit the read operation
-        let op = Op::recv(self.fd.clone(), buf).unwrap();
+        let op = Op::recv_polling_first(self.fd.clone(), buf, self.recv_poll_first).unwrap();
         op.read()
     }
 
@@ -436,7 +450,7 @@ impl CancelableAsyncReadRent for TcpStream {
             return (Err(operation_canceled()), buf);
         }
 
-        let op = Op::recv(fd, buf).unwrap();
+        let op = Op::recv_polling_first(fd, buf, self.recv_poll_first).unwrap();
         let _guard = c.associate_op(op.op_canceller());
         op.read().await
     }
