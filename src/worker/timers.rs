@@ -462,6 +462,9 @@ mod tests {
         monoio::spawn(timers.clone().drive(|_, _, _| {}));
         let fds_before = open_fds();
         let (mut a, mut b) = pair().await;
+        // Read as ringway reads client and target connections: polling first (vendored
+        // monoio patch 3), each read registered with the timer's canceller (patch 2).
+        a.set_recv_poll_first(true);
         let timer = timers.timer(Duration::ZERO, Duration::from_secs(60));
         let peer_timer = timers.timer(Duration::from_secs(60), Duration::from_secs(60));
         let (mut sent, mut got) = (Vec::new(), Vec::new());
@@ -503,6 +506,7 @@ mod tests {
         // close after a timeout): the kernel's operations are cancelled and their buffers
         // freed when they complete; nothing stays armed or open.
         let (mut a, b) = pair().await;
+        a.set_recv_poll_first(true);
         let timer = timers.timer(Duration::ZERO, Duration::from_secs(60));
         for _ in 0..ROUNDS / 10 {
             timer.set(timers.now());
