@@ -54,9 +54,10 @@ pub(crate) struct Recv<T> {
     poll_first: bool,
 }
 
-/// ringway: `IORING_RECVSEND_POLL_FIRST` (Linux 5.19) set on a built recv or send entry. The
-/// flag lives in the entry's `ioprio`, bytes 2..4 of `struct io_uring_sqe` (the kernel's ABI);
-/// io-uring 0.6 has no setter for it on these opcodes. Kernels without it ignore the bit.
+/// ringway: `IORING_RECVSEND_POLL_FIRST` (Linux 5.19) set on a built recv entry. The flag
+/// lives in the entry's `ioprio`, bytes 2..4 of `struct io_uring_sqe` (the kernel's ABI);
+/// io-uring 0.6 has no setter for it. ringway's workers set io_uring up with COOP_TASKRUN
+/// (5.19) or DEFER_TASKRUN (6.1), so every kernel they run io_uring on knows the flag.
 #[cfg(all(target_os = "linux", feature = "iouring"))]
 fn with_poll_first(mut e: io_uring::squeue::Entry) -> io_uring::squeue::Entry {
     const IORING_RECVSEND_POLL_FIRST: u16 = 1;
