@@ -162,6 +162,10 @@ pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+    use std::pin::Pin;
+    use std::rc::Rc;
+    use std::task::{Context, Poll, Waker};
 
     #[test]
     fn workers_try_defer_taskrun_first_then_coop_taskrun() {
@@ -176,6 +180,95 @@ mod tests {
         assert_eq!(UringSetup::candidates(Some("coop")), &[UringSetup::Coop]);
         assert_eq!(UringSetup::candidates(Some("defer")), &[UringSetup::Defer]);
         assert_eq!(UringSetup::candidates(Some("plain")), &[UringSetup::Plain]);
+    }
+
+    /// Pending once, after storing its task's waker in `mine` and waking the task whose waker
+    /// is in `theirs`; ready when polled again. Two tasks awaiting these in turn keep each
+    /// other in the run queue forever, each always woken by the other.
+    struct Handoff {
+        mine: Rc<Cell<Option<Waker>>>,
+        theirs: Rc<Cell<Option<Waker>>>,
+        polled: bool,
+    }
+
+    impl Future for Handoff {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.polled {
+                return Poll::Ready(());
+            }
+            self.polled = true;
+            self.mine.set(Some(cx.waker().clone()));
+            if let Some(w) = self.theirs.take() {
+                w.wake();
+            }
+            Poll::Pending
+        }
+    }
+
+    /// Two tasks handing the turn to each other until `done`.
+    fn ping_pong(done: Rc<Cell<bool>>) {
+        let (a, b) = (Rc::new(Cell::new(None)), Rc::new(Cell::new(None)));
+        for (mine, theirs) in [(a.clone(), b.clone()), (b, a)] {
+            let done = Rc::clone(&done);
+            monoio::spawn(async move {
+                while !done.get() {
+                    let (mine, theirs) = (Rc::clone(&mine), Rc::clone(&theirs));
+                    Handoff {
+                        mine,
+                        theirs,
+                        polled: false,
+                    }
+                    .await;
+                }
+                // Let the other one see `done` too.
+                if let Some(w) = theirs.take() {
+                    w.wake();
+                }
+            });
+        }
+    }
+
+    /// Tasks that keep each other ready must not keep I/O completions from the rest: under
+    /// DEFER_TASKRUN the kernel completes a receive woken by new data only when the ring is
+    /// asked for events, and monoio's loop, while tasks stay ready, only submits (vendored
+    /// monoio patch 4 asks for events there too).
+    #[test]
+    fn busy_tasks_do_not_starve_io_completions() {
+        use monoio::io::AsyncReadRent;
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        // A peer on a thread of its own sends one byte once the receive waits for it.
+        let peer = std::thread::spawn(move || {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            s.write_all(b"x").unwrap();
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let got = block_on(
+                DriverChoice::Uring,
+                |_, _| {},
+                |_| async move {
+                    let listener = monoio::net::TcpListener::from_std(listener).unwrap();
+                    let (mut a, _) = listener.accept().await.unwrap();
+                    let done = Rc::new(Cell::new(false));
+                    ping_pong(Rc::clone(&done));
+                    let n = a.read(vec![0u8; 8]).await.0;
+                    done.set(true);
+                    n.unwrap()
+                },
+            );
+            let _ = tx.send(got.unwrap());
+        });
+        let got = rx.recv_timeout(std::time::Duration::from_secs(10));
+        assert_eq!(
+            got,
+            Ok(1),
+            "the receive never completed while other tasks stayed ready"
+        );
+        peer.join().unwrap();
     }
 
     #[test]

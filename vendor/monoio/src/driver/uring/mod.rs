@@ -354,7 +354,10 @@ impl Driver for IoUringDriver {
 
     fn submit(&self) -> io::Result<()> {
         let inner = unsafe { &mut *self.inner.get() };
-        inner.submit()?;
+        // ringway: the runtime submits here while tasks are still runnable. Ask for events
+        // too (without waiting): a DEFER_TASKRUN ring runs the completions it deferred only
+        // then, and without this they would wait until no task is runnable.
+        inner.submit_and_reap()?;
         inner.tick()?;
         Ok(())
     }
@@ -395,6 +398,30 @@ impl UringInner {
             }
         }
         Ok(())
+    }
+
+    /// ringway: `submit`, with IORING_ENTER_GETEVENTS and no minimum: the kernel also runs
+    /// the task work it deferred (DEFER_TASKRUN) and posts those completions, then returns.
+    fn submit_and_reap(&mut self) -> io::Result<()> {
+        const IORING_ENTER_GETEVENTS: u32 = 1;
+        loop {
+            let to_submit = self.uring.submission().len() as u32;
+            // Safety: no argument is passed; the entries to submit are in the ring already.
+            let entered = unsafe {
+                self.uring.submitter().enter::<libc::sigset_t>(
+                    to_submit,
+                    0,
+                    IORING_ENTER_GETEVENTS,
+                    None,
+                )
+            };
+            match entered {
+                Err(ref e) if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EBUSY)) => {
+                    self.tick()?;
+                }
+                e => return e.map(|_| ()),
+            }
+        }
     }
 
     fn submit(&mut self) -> io::Result<()> {
