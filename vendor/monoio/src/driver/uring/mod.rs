@@ -400,33 +400,34 @@ impl UringInner {
         Ok(())
     }
 
+    fn submit(&mut self) -> io::Result<()> {
+        self.submit_reaping(false)
+    }
+
     /// ringway: `submit`, with IORING_ENTER_GETEVENTS and no minimum: the kernel also runs
     /// the task work it deferred (DEFER_TASKRUN) and posts those completions, then returns.
     fn submit_and_reap(&mut self) -> io::Result<()> {
-        const IORING_ENTER_GETEVENTS: u32 = 1;
-        loop {
-            let to_submit = self.uring.submission().len() as u32;
-            // Safety: no argument is passed; the entries to submit are in the ring already.
-            let entered = unsafe {
-                self.uring.submitter().enter::<libc::sigset_t>(
-                    to_submit,
-                    0,
-                    IORING_ENTER_GETEVENTS,
-                    None,
-                )
-            };
-            match entered {
-                Err(ref e) if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EBUSY)) => {
-                    self.tick()?;
-                }
-                e => return e.map(|_| ()),
-            }
-        }
+        self.submit_reaping(true)
     }
 
-    fn submit(&mut self) -> io::Result<()> {
+    fn submit_reaping(&mut self, reap: bool) -> io::Result<()> {
+        const IORING_ENTER_GETEVENTS: u32 = 1;
         loop {
-            match self.uring.submit() {
+            let entered = if reap {
+                let to_submit = self.uring.submission().len() as u32;
+                // Safety: no argument is passed; the entries to submit are in the ring already.
+                unsafe {
+                    self.uring.submitter().enter::<libc::sigset_t>(
+                        to_submit,
+                        0,
+                        IORING_ENTER_GETEVENTS,
+                        None,
+                    )
+                }
+            } else {
+                self.uring.submit()
+            };
+            match entered {
                 #[cfg(feature = "unstable")]
                 Err(ref e)
                     if matches!(e.kind(), io::ErrorKind::Other | io::ErrorKind::ResourceBusy) =>
