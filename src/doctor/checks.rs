@@ -3,6 +3,7 @@
 //! below feed them made-up readings, including the ones this host never gives.
 
 use super::{host, parse, Check, Status};
+use crate::worker::{UringSetup, RING_ENTRIES};
 use parse::KernelVersion;
 use std::io;
 
@@ -152,7 +153,7 @@ pub(super) fn setup_check(result: &io::Result<()>) -> Check {
     match result {
         Ok(()) => Check::ok(
             IO_URING_SETUP,
-            "ok (COOP_TASKRUN|TASKRUN_FLAG, 4096 entries)",
+            format!("ok ({}, {RING_ENTRIES} entries)", UringSetup::Coop),
         ),
         Err(e) => Check::judged(
             IO_URING_SETUP,
@@ -165,7 +166,10 @@ pub(super) fn setup_check(result: &io::Result<()>) -> Check {
 
 pub(super) fn defer_check(result: &io::Result<()>) -> Check {
     match result {
-        Ok(()) => Check::ok(IO_URING_DEFER, "ok (SINGLE_ISSUER|DEFER_TASKRUN, 4096 entries)"),
+        Ok(()) => Check::ok(
+            IO_URING_DEFER,
+            format!("ok ({}, {RING_ENTRIES} entries)", UringSetup::Defer),
+        ),
         Err(e) => Check::judged(
             IO_URING_DEFER,
             Status::Warn,
