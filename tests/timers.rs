@@ -8,34 +8,16 @@
 
 mod common;
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{config, ok_response, Balancer, Client, Origin, Reply};
+use common::{closed_within, config, ok_response, Balancer, Client, Origin, Reply};
 
 fn balancer(driver: &str, origin: SocketAddr, attributes: &str, group: &str) -> Balancer {
     Balancer::start(driver, &config(&[origin], attributes, group))
-}
-
-/// Reads until the peer closes or `limit` passes; true when it closed.
-fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
-    stream.set_read_timeout(Some(limit)).unwrap();
-    let mut sink = [0u8; 4096];
-    let start = Instant::now();
-    loop {
-        match stream.read(&mut sink) {
-            Ok(0) => return true,
-            Ok(_) => {}
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => return true,
-            Err(_) => return false,
-        }
-        if start.elapsed() > limit {
-            return false;
-        }
-    }
 }
 
 /// The descriptors the balancer process has open.

@@ -24,7 +24,7 @@ use super::request::{encode_request_head, parse_head, vet, Forwarding, ReadHead,
 
 use super::body::BodyTracker;
 use super::group::{GroupState, TargetRef};
-use super::io::{read_append, read_append_keep, write_all, ReadError};
+use super::io::{has_unread_bytes, read_append, read_append_keep, write_all, ReadError};
 use super::logwriter::RequestLog;
 use super::relay::{relay_response, Relayed};
 use super::state::{bump, Worker};
@@ -204,6 +204,10 @@ fn park(
         let ready = monoio::select! {
             r = client.readable(false) => r.is_ok(),
             _ = clock.timer.fired() => false,
+            // The worker stops or a reload removed the listener: an idle connection closes
+            // now (as nginx's do), unless the client's next request is already here; that
+            // one is answered, with `Connection: close`.
+            _ = w.closing_wait(clock.listener) => has_unread_bytes(&client),
         };
         if ready {
             monoio::spawn(serve(w, client, clock, peer));
@@ -850,6 +854,86 @@ mod tests {
         let mut stopped = std::pin::pin!(w.stopped());
         assert!(stopped.as_mut().poll(&mut cx).is_ready());
         assert_eq!(w.stop_waiters(), 0);
+    }
+
+    /// A parked connection's wait for its listener to close holds one waker however often it
+    /// is polled, gives it back when dropped, and is woken by a stop or a listener's removal.
+    #[test]
+    fn a_parked_wait_holds_one_waker_and_is_woken_by_stop_or_removal() {
+        use std::future::Future;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let config =
+            crate::config::Config::from_toml_str(include_str!("../config/example.toml")).unwrap();
+        struct Count(AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(count.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        for close in [Worker::stop as fn(&Worker), |w| w.close_listener(0)] {
+            count.0.store(0, Ordering::SeqCst);
+            let w = Worker::new(0, std::sync::Arc::new(config.clone()), vec![80]);
+            let mut first = Box::pin(w.closing_wait(0));
+            let mut second = Box::pin(w.closing_wait(0));
+            for _ in 0..3 {
+                assert!(first.as_mut().poll(&mut cx).is_pending());
+            }
+            assert!(second.as_mut().poll(&mut cx).is_pending());
+            assert_eq!(w.parked_waiters(), 2);
+            drop(second);
+            assert_eq!(w.parked_waiters(), 1);
+            close(&w);
+            assert_eq!(count.0.load(Ordering::SeqCst), 1);
+            assert!(first.as_mut().poll(&mut cx).is_ready());
+            drop(first);
+            assert_eq!(w.parked_waiters(), 0);
+            // A connection that parks once its listener is closing does not wait at all.
+            assert!(Box::pin(w.closing_wait(0))
+                .as_mut()
+                .poll(&mut cx)
+                .is_ready());
+        }
+    }
+
+    /// A parked connection the stop finds with its next request already in is served (the
+    /// response then closes it); one with nothing in closes at once. The stop comes first, so
+    /// the wait for the listener's closing is what ends the park, and the unread bytes decide.
+    #[test]
+    fn at_the_stop_a_parked_connection_is_served_only_if_its_request_is_in() {
+        use std::io::Write;
+        block_on(
+            DriverChoice::Auto,
+            |_, _| {},
+            |_| async {
+                let config =
+                    crate::config::Config::from_toml_str(include_str!("../config/example.toml"))
+                        .unwrap();
+                let w = Rc::new(Worker::new(0, std::sync::Arc::new(config), vec![80]));
+                let listener = monoio::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                let addr = listener.local_addr().unwrap();
+                w.stop();
+                for request_in in [false, true] {
+                    let mut client = std::net::TcpStream::connect(addr).unwrap();
+                    let (server, peer) = listener.accept().await.unwrap();
+                    if request_in {
+                        client
+                            .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+                            .unwrap();
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    w.stats.active_connections.set(1);
+                    let clock = ClientClock::new(&w, 0);
+                    park(Rc::clone(&w), server, clock, peer, u64::MAX).await;
+                    // A served connection stays counted until its serving task ends.
+                    let served = w.stats.active_connections.get() == 1;
+                    assert_eq!(served, request_in);
+                }
+            },
+        )
+        .unwrap();
     }
 
     /// What an idle keep-alive connection costs is mostly its task's future: a parked one is

@@ -58,7 +58,7 @@ pub enum Control {
         socket: std::net::TcpListener,
     },
     /// A reload removed the listener at this slot: stop accepting on it, and close its
-    /// connections after their next response.
+    /// connections (busy ones after their response).
     Unlisten { listener: usize },
 }
 

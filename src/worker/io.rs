@@ -10,6 +10,7 @@
 //!   completion before handing the buffer back (STYLE.md §8): bytes that arrived in the race
 //!   are kept.
 use std::io;
+use std::os::fd::AsRawFd;
 use std::pin::pin;
 
 use monoio::buf::{IoBuf, IoBufMut};
@@ -24,6 +25,23 @@ use super::timers::Timer;
 pub enum ReadError {
     Io,
     TimedOut,
+}
+
+/// True when the peer has sent bytes that are not read yet; false when nothing is waiting,
+/// when it closed, and on any error. Does not wait.
+pub fn has_unread_bytes(stream: &impl AsRawFd) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: `byte` is valid for a one-byte write for the call's duration, and the call only
+    // reads from the descriptor the stream owns; MSG_PEEK leaves the byte in the socket.
+    let n = unsafe {
+        libc::recv(
+            stream.as_raw_fd(),
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    n > 0
 }
 
 /// Makes sure `buf` has spare capacity, growing it by at least `min_spare`.
@@ -166,4 +184,29 @@ pub async fn write_all_keep<S: CancelableAsyncWriteRent>(
 ) -> (io::Result<()>, Vec<u8>) {
     let end = buf.len();
     write_range_keep(stream, buf, 0, end, timer).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    #[test]
+    fn unread_bytes_are_seen_and_left_in_the_socket() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        assert!(!has_unread_bytes(&server));
+        client.write_all(b"GET").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(has_unread_bytes(&server));
+        // Peeked, not read: the bytes are all still there.
+        let mut got = [0u8; 8];
+        assert_eq!(server.read(&mut got).unwrap(), 3);
+        assert!(!has_unread_bytes(&server));
+        // A peer that closed has sent nothing more.
+        drop(client);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(!has_unread_bytes(&server));
+    }
 }

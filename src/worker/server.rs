@@ -203,8 +203,8 @@ fn run_worker(
         // Listeners a reload adds get their accept loops from the control loop.
         worker.stopped().await;
         // Stopping: the accept loops return and close the listeners; requests in flight
-        // finish, and each keep-alive connection closes after its next response, for up to
-        // DRAIN_TIMEOUT.
+        // finish and their connections close after them; idle keep-alive connections close
+        // once parked (`conn::park`); all for up to DRAIN_TIMEOUT.
         let deadline = std::time::Instant::now() + DRAIN_TIMEOUT;
         while worker.stats.active_connections.get() > 0 && std::time::Instant::now() < deadline {
             monoio::time::sleep(std::time::Duration::from_millis(50)).await;

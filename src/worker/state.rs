@@ -3,11 +3,15 @@
 //! `Cell` and `RefCell`, never a lock or an atomic (STYLE.md §7).
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
+
+use slab::Slab;
 
 use crate::admin::{RequestKey, Snapshot, TargetCounts};
 use crate::balance::Router;
@@ -54,6 +58,10 @@ pub struct Worker {
     pub last_verdict: Cell<(&'static str, &'static str)>,
     /// Raised once the control plane says stop; wakes the accept loops.
     stopping: Signal,
+    /// The tasks of parked keep-alive connections ([`Worker::closing_wait`]), woken when the
+    /// worker stops or a listener closes: an idle connection then closes at once instead of
+    /// holding the drain until its idle timeout.
+    parked: RefCell<Slab<Waker>>,
     /// Asks the health checker to probe a (group, target) now; `None` without checks.
     probe_now: RefCell<Option<crossbeam_channel::Sender<HealthCommand>>>,
 }
@@ -63,8 +71,8 @@ pub struct Worker {
 struct ListenerState {
     router: Router,
     addr: SocketAddr,
-    /// Raised when a reload removes the listener: its accept loop ends (the socket closes) and
-    /// its connections close after their next response.
+    /// Raised when a reload removes the listener: its accept loop ends (the socket closes),
+    /// its busy connections close after their response and its idle ones once parked.
     closed: Signal,
 }
 
@@ -97,6 +105,50 @@ impl Signal {
             wakers.push(cx.waker().clone());
         }
         Poll::Pending
+    }
+}
+
+/// A parked connection's wait for its listener to close ([`Worker::closing_wait`]). Its waker
+/// stays in the worker's slab from the first poll until it is dropped, so the slot is never
+/// reused while this holds its key. Fields in u32s: it lives in every parked connection's task
+/// (16 bytes instead of 32).
+pub struct ClosingWait<'w> {
+    w: &'w Worker,
+    listener: u32,
+    /// The waker's slot in `Worker::parked`; `NOT_PARKED` before the first poll.
+    key: u32,
+}
+
+const NOT_PARKED: u32 = u32::MAX;
+
+impl Future for ClosingWait<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.w.closing(self.listener as usize) {
+            return Poll::Ready(());
+        }
+        let mut parked = self.w.parked.borrow_mut();
+        if self.key == NOT_PARKED {
+            let key = parked.insert(cx.waker().clone());
+            drop(parked);
+            // More than four billion parked connections cannot be: the key fits.
+            self.key = key as u32;
+        } else {
+            let slot = &mut parked[self.key as usize];
+            if !slot.will_wake(cx.waker()) {
+                *slot = cx.waker().clone();
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for ClosingWait<'_> {
+    fn drop(&mut self) {
+        if self.key != NOT_PARKED {
+            self.w.parked.borrow_mut().remove(self.key as usize);
+        }
     }
 }
 
@@ -218,6 +270,7 @@ impl Worker {
             log: LogWriter::open(&config.load_balancer.access_log, id),
             last_verdict: Cell::new(("-", "-")),
             stopping: Signal::default(),
+            parked: RefCell::new(Slab::new()),
             desync_log: Cell::new(LogWindow {
                 start: None,
                 written: 0,
@@ -282,9 +335,35 @@ impl Worker {
         }
     }
 
-    /// Stops accepting; every connection closes after its next response.
+    /// Stops accepting; busy connections close after their response, idle ones once parked
+    /// (`conn::park`).
     pub fn stop(&self) {
         self.stopping.raise();
+        self.wake_parked();
+    }
+
+    /// Wakes every parked connection's task; those whose listener is closing then close.
+    fn wake_parked(&self) {
+        for (_, waker) in self.parked.borrow().iter() {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Resolves once connections on `listener` are to close ([`Worker::closing`]): what a
+    /// parked keep-alive connection waits for besides its client and its idle deadline.
+    pub fn closing_wait(&self, listener: usize) -> ClosingWait<'_> {
+        ClosingWait {
+            w: self,
+            // Listener slots are a few; one past u32 would be no listener, which is closing.
+            listener: u32::try_from(listener).unwrap_or(u32::MAX),
+            key: NOT_PARKED,
+        }
+    }
+
+    /// Parked connections waiting in `closing_wait`.
+    #[cfg(test)]
+    pub fn parked_waiters(&self) -> usize {
+        self.parked.borrow().len()
     }
 
     pub fn stopping(&self) -> bool {
@@ -378,12 +457,13 @@ impl Worker {
         }
     }
 
-    /// A reload removed `listener`: its accept loop ends and its connections close after
-    /// their next response.
+    /// A reload removed `listener`: its accept loop ends, its busy connections close after
+    /// their response and its idle ones once parked.
     pub fn close_listener(&self, listener: usize) {
         if let Some(l) = self.listeners.borrow().get(listener) {
             l.closed.raise();
         }
+        self.wake_parked();
     }
 
     /// The group at `slot`, `None` once a reload removed it. A request clones it once and

@@ -3,13 +3,13 @@
 //! socket has a read timeout and every process is killed when its handle drops.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -539,6 +539,24 @@ impl Client {
     pub fn read_exact_bytes(&mut self, n: usize) -> Vec<u8> {
         assert!(fill(&mut self.stream, &mut self.buf, n), "{n} bytes");
         self.buf.drain(..n).collect()
+    }
+}
+
+/// Reads until the peer closes or `limit` passes; true when it closed.
+pub fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut sink = [0u8; 4096];
+    let start = Instant::now();
+    loop {
+        match stream.read(&mut sink) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+        if start.elapsed() > limit {
+            return false;
+        }
     }
 }
 
