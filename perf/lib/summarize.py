@@ -323,6 +323,21 @@ def main():
                                f"(other load <= {NOISY_CORES} cores): "
                                f"{quiet_med[subject] / quiet_med[peer]:.2f}")
 
+        # What any proxy with the floor's kernel work would measure with no user time at all:
+        # the floor's system time alone over the backend's, against nginx's ratio.
+        if "floor" in order and "nginx" in order:
+            bound = {}
+            for r in lruns:
+                if (r["proxy"] == "floor" and r["valid"] and r["backend_us_per_req"]
+                        and r["proxy_sys_us_per_req"] is not None):
+                    bound[r["round"]] = r["proxy_sys_us_per_req"] / r["backend_us_per_req"]
+            rounds = sorted(k for k in bound if per_round["nginx"].get(k))
+            if rounds:
+                paired = [bound[k] / per_round["nginx"][k] for k in rounds]
+                out.append("floor system time alone/nginx CPU per request (a proxy with the "
+                           f"floor's kernel work and no user time): {med(paired):.2f}"
+                           f"  (same-round pairs: {' '.join(f'{x:.2f}' for x in paired)})")
+
     if idle:
         out.append("")
         out.append("Idle keep-alive clients (perf/idle_conns.py): proxy RSS, all its processes")
