@@ -179,7 +179,8 @@ impl ControlPlane {
     /// - attributes;
     /// - listeners, found again by address and port: a new one is bound in every worker
     ///   (a bind error refuses the file), a missing one stops accepting and its connections
-    ///   close (busy ones after their response), and one whose rules changed routes by the new ones;
+    ///   close (busy ones after their response), and one whose rules changed routes by the
+    ///   new ones;
     /// - target groups, found again by name: a new one is added, a missing one removed
     ///   (requests in flight on it finish), and one whose settings other than its targets
     ///   changed is replaced by a group with the new settings whose targets start with the
