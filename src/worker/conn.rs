@@ -805,6 +805,23 @@ mod tests {
     use super::*;
     use crate::worker::runtime::{block_on, DriverChoice};
 
+    /// A worker for the example config, outside any server.
+    fn example_worker() -> Worker {
+        let config =
+            crate::config::Config::from_toml_str(include_str!("../config/example.toml")).unwrap();
+        Worker::new(0, std::sync::Arc::new(config), vec![80])
+    }
+
+    /// Runs `test` on a runtime of the driver `auto` picks, with the example config's worker.
+    fn with_worker<Fut: std::future::Future<Output = ()>>(test: impl FnOnce(Rc<Worker>) -> Fut) {
+        block_on(
+            DriverChoice::Auto,
+            |_, _| {},
+            |_| test(Rc::new(example_worker())),
+        )
+        .unwrap();
+    }
+
     /// The names of the headers `EndToEnd` keeps, for a response with these fields.
     fn kept(fields: &str, upgrade: bool) -> Vec<String> {
         let buf = format!("HTTP/1.1 200 OK\r\n{fields}\r\n");
@@ -836,9 +853,7 @@ mod tests {
     #[test]
     fn waiting_for_stop_keeps_one_waker_per_task() {
         use std::future::Future;
-        let config =
-            crate::config::Config::from_toml_str(include_str!("../config/example.toml")).unwrap();
-        let w = Worker::new(0, std::sync::Arc::new(config), vec![80]);
+        let w = example_worker();
         struct Nothing;
         impl std::task::Wake for Nothing {
             fn wake(self: std::sync::Arc<Self>) {}
@@ -862,8 +877,6 @@ mod tests {
     fn a_parked_wait_holds_one_waker_and_is_woken_by_stop_or_removal() {
         use std::future::Future;
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let config =
-            crate::config::Config::from_toml_str(include_str!("../config/example.toml")).unwrap();
         struct Count(AtomicUsize);
         impl std::task::Wake for Count {
             fn wake(self: std::sync::Arc<Self>) {
@@ -875,7 +888,7 @@ mod tests {
         let mut cx = std::task::Context::from_waker(&waker);
         for close in [Worker::stop as fn(&Worker), |w| w.close_listener(0)] {
             count.0.store(0, Ordering::SeqCst);
-            let w = Worker::new(0, std::sync::Arc::new(config.clone()), vec![80]);
+            let w = example_worker();
             let mut first = Box::pin(w.closing_wait(0));
             let mut second = Box::pin(w.closing_wait(0));
             for _ in 0..3 {
@@ -904,60 +917,42 @@ mod tests {
     #[test]
     fn at_the_stop_a_parked_connection_is_served_only_if_its_request_is_in() {
         use std::io::Write;
-        block_on(
-            DriverChoice::Auto,
-            |_, _| {},
-            |_| async {
-                let config =
-                    crate::config::Config::from_toml_str(include_str!("../config/example.toml"))
+        with_worker(|w| async move {
+            let listener = monoio::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            w.stop();
+            for request_in in [false, true] {
+                let mut client = std::net::TcpStream::connect(addr).unwrap();
+                let (server, peer) = listener.accept().await.unwrap();
+                if request_in {
+                    client
+                        .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
                         .unwrap();
-                let w = Rc::new(Worker::new(0, std::sync::Arc::new(config), vec![80]));
-                let listener = monoio::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                let addr = listener.local_addr().unwrap();
-                w.stop();
-                for request_in in [false, true] {
-                    let mut client = std::net::TcpStream::connect(addr).unwrap();
-                    let (server, peer) = listener.accept().await.unwrap();
-                    if request_in {
-                        client
-                            .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-                            .unwrap();
-                        std::thread::sleep(Duration::from_millis(50));
-                    }
-                    w.stats.active_connections.set(1);
-                    let clock = ClientClock::new(&w, 0);
-                    park(Rc::clone(&w), server, clock, peer, u64::MAX).await;
-                    // A served connection stays counted until its serving task ends.
-                    let served = w.stats.active_connections.get() == 1;
-                    assert_eq!(served, request_in);
+                    std::thread::sleep(Duration::from_millis(50));
                 }
-            },
-        )
-        .unwrap();
+                w.stats.active_connections.set(1);
+                let clock = ClientClock::new(&w, 0);
+                park(Rc::clone(&w), server, clock, peer, u64::MAX).await;
+                // A served connection stays counted until its serving task ends.
+                let served = w.stats.active_connections.get() == 1;
+                assert_eq!(served, request_in);
+            }
+        });
     }
 
     /// What an idle keep-alive connection costs is mostly its task's future: a parked one is
     /// the small `park` task, not the serving task with its request state.
     #[test]
     fn a_parked_connection_task_stays_small() {
-        block_on(
-            DriverChoice::Auto,
-            |_, _| {},
-            |_| async {
-                let config =
-                    crate::config::Config::from_toml_str(include_str!("../config/example.toml"))
-                        .unwrap();
-                let w = Rc::new(Worker::new(0, std::sync::Arc::new(config), vec![80]));
-                let listener = monoio::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                let stream = TcpStream::connect(listener.local_addr().unwrap())
-                    .await
-                    .unwrap();
-                let clock = ClientClock::new(&w, 0);
-                let parked = park(w, stream, clock, "127.0.0.1:1".parse().unwrap(), 0);
-                let size = std::mem::size_of_val(&parked);
-                assert!(size <= 384, "the parked connection's task is {size} bytes");
-            },
-        )
-        .unwrap();
+        with_worker(|w| async move {
+            let listener = monoio::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let stream = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let clock = ClientClock::new(&w, 0);
+            let parked = park(w, stream, clock, "127.0.0.1:1".parse().unwrap(), 0);
+            let size = std::mem::size_of_val(&parked);
+            assert!(size <= 384, "the parked connection's task is {size} bytes");
+        });
     }
 }
