@@ -324,10 +324,7 @@ fn stop_closes_the_listeners_and_idle_connections_finishes_what_is_in_flight_and
     // Idle keep-alive connections close (nginx's graceful stop does the same) instead of
     // holding the drain until their idle timeout: the parked one at once, the other once it
     // has idled for its second.
-    assert!(closed_within(
-        &mut parked.stream,
-        Duration::from_millis(500)
-    ));
+    assert!(closed_within(&mut parked.stream, Duration::from_secs(1)));
     assert!(closed_within(&mut idle.stream, Duration::from_secs(2)));
     // No new connection is accepted.
     assert!(std::net::TcpStream::connect(lb.addr).is_err());
