@@ -610,3 +610,30 @@ targets = ["127.0.0.1:9001", "127.0.0.1:9002"]
     println!("ringway demo: open http://127.0.0.1:{port}/ (Ctrl-C stops all)");
     start_and_wait(config, ServeOptions::default())
 }
+
+/// clap's message for a bad argument in one line: its lines up to the usage, joined, with the
+/// pointer to `--help` at the end, as the other errors read ("ringway: invalid value 'x' for
+/// '--workers <WORKERS>': invalid digit found in string (see --help)").
+pub fn one_line_error(rendered: &str) -> String {
+    let mut parts = rendered
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
+    let first = parts.next().unwrap_or("bad arguments");
+    let mut line = format!(
+        "ringway: {}",
+        first.strip_prefix("error: ").unwrap_or(first)
+    );
+    // The rest: the missing arguments clap lists a line each, its "tip: ..." lines.
+    for (i, part) in parts.enumerate() {
+        line.push_str(if i == 0 && line.ends_with(':') {
+            " "
+        } else {
+            "; "
+        });
+        line.push_str(part);
+    }
+    line.push_str(" (see --help)");
+    line
+}

@@ -188,6 +188,40 @@ fn the_cli_sends_the_token_and_says_when_it_is_missing() {
     );
 }
 
+/// A bad command-line argument is one line naming it, exit status 2; help still prints whole.
+#[test]
+fn bad_arguments_are_one_line() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ringway"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for (args, named) in [
+        (
+            &["targets", "register", "web", "notanaddr"][..],
+            "notanaddr",
+        ),
+        (&["serve", "--workers", "x"], "--workers"),
+        (&["serve"], "--config"),
+        (&["check", "-c"], "--config"),
+        (&["stpo"], "stop"),
+        (&["serve", "-c", "f", "--driver", "kqueue"], "kqueue"),
+    ] {
+        let out = run(args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("ringway: ") && err.contains(named),
+            "{args:?}: {err}"
+        );
+    }
+    let help = run(&["serve", "--help"]);
+    assert!(help.status.success());
+    assert!(stdout(&help).lines().count() > 3, "{}", stdout(&help));
+}
+
 #[test]
 fn the_admin_api_is_not_served_on_a_data_listener() {
     let origin = Origin::echo();
