@@ -154,6 +154,25 @@ impl TryFrom<FileConfig> for Config {
                 ));
             }
         }
+        // The admin API is never on a data listener (DESIGN.md §6): a clash would leave it
+        // retrying its bind for ever. An address bound for all counts as every address.
+        let admin = load_balancer.admin;
+        let on_admin = |l: &Listener| {
+            l.port == admin.port()
+                && (l.address == admin.ip()
+                    || l.address.is_unspecified()
+                    || admin.ip().is_unspecified())
+        };
+        if let Some(i) = listeners.iter().position(on_admin) {
+            return Err(ConfigError::invalid(
+                "load_balancer.admin",
+                quote(&admin.to_string()),
+                format!(
+                    "an address and port no listener uses (listeners[{i}] is on {})",
+                    SocketAddr::new(listeners[i].address, listeners[i].port)
+                ),
+            ));
+        }
         Ok(Config {
             load_balancer,
             attributes,

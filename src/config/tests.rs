@@ -621,6 +621,20 @@ fn duplicates_are_refused() {
 }
 
 #[test]
+fn the_admin_api_cannot_share_a_listener_address() {
+    let e = err(&doc(&[("load_balancer", "admin", "\"127.0.0.1:8080\"")]));
+    assert_eq!(e, "config: load_balancer.admin = \"127.0.0.1:8080\": allowed an address and port no listener uses (listeners[0] is on 127.0.0.1:8080)");
+    // A listener on every address takes the port on loopback too.
+    let all = doc(&[
+        ("load_balancer", "admin", "\"127.0.0.1:8080\""),
+        ("listeners", "address", "\"0.0.0.0\""),
+    ]);
+    assert!(err(&all).starts_with("config: load_balancer.admin = \"127.0.0.1:8080\""));
+    ok(&doc(&[("load_balancer", "admin", "\"127.0.0.1:8081\"")]));
+    ok(&doc(&[("load_balancer", "admin", "\"127.0.0.2:8080\"")]));
+}
+
+#[test]
 fn rules_are_sorted_by_priority() {
     let rule = |p: u32| {
         format!("[[listeners.rules]]\npriority = {p}\npath = [\"/{p}\"]\ntarget_group = \"web\"\n")
