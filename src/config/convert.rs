@@ -155,10 +155,12 @@ impl TryFrom<FileConfig> for Config {
             }
         }
         // The admin API is never on a data listener (DESIGN.md §6): a clash would leave it
-        // retrying its bind for ever. An address bound for all counts as every address.
+        // retrying its bind for ever. An address bound for all counts as every address; port 0
+        // (an ephemeral port, as tests ask for) never clashes.
         let admin = load_balancer.admin;
         let on_admin = |l: &Listener| {
-            l.port == admin.port()
+            l.port != 0
+                && l.port == admin.port()
                 && (l.address == admin.ip()
                     || l.address.is_unspecified()
                     || admin.ip().is_unspecified())

@@ -632,6 +632,11 @@ fn the_admin_api_cannot_share_a_listener_address() {
     assert!(err(&all).starts_with("config: load_balancer.admin = \"127.0.0.1:8080\""));
     ok(&doc(&[("load_balancer", "admin", "\"127.0.0.1:8081\"")]));
     ok(&doc(&[("load_balancer", "admin", "\"127.0.0.2:8080\"")]));
+    // Ephemeral ports never clash.
+    ok(&doc(&[
+        ("load_balancer", "admin", "\"127.0.0.1:0\""),
+        ("listeners", "port", "0"),
+    ]));
 }
 
 #[test]
