@@ -18,6 +18,9 @@ pub struct Snapshot {
     pub timers: u64,
     pub requests: u64,
     pub errors_by_cause: [u64; Cause::ALL.len()],
+    /// Of `errors_by_cause`, those answered while `upstream_error_style` was `cloudflare`:
+    /// the status each response went out with, whatever the style is now.
+    pub cloudflare_errors_by_cause: [u64; Cause::ALL.len()],
     pub desync_by_reason: [u64; Reason::ALL.len()],
     /// Per target of each group, as the worker has them now.
     pub targets: Vec<TargetCounts>,
@@ -58,6 +61,7 @@ impl Default for Snapshot {
             timers: 0,
             requests: 0,
             errors_by_cause: [0; Cause::ALL.len()],
+            cloudflare_errors_by_cause: [0; Cause::ALL.len()],
             desync_by_reason: [0; Reason::ALL.len()],
             targets: Vec::new(),
             responses_by_class: [0; 6],
@@ -102,6 +106,13 @@ impl Snapshot {
             *a += b;
         }
         for (a, b) in self
+            .cloudflare_errors_by_cause
+            .iter_mut()
+            .zip(&other.cloudflare_errors_by_cause)
+        {
+            *a += b;
+        }
+        for (a, b) in self
             .desync_by_reason
             .iter_mut()
             .zip(&other.desync_by_reason)
@@ -112,7 +123,7 @@ impl Snapshot {
 }
 
 /// The Prometheus text of the workers' counters summed. Series with a zero count are left
-/// out, except the unlabelled ones. `style` gives the status each cause was answered with.
+/// out, except the unlabelled ones.
 /// What the labels of per-listener and per-group series say, by slot: listener addresses and
 /// group names. A slot is a listener's or group's index in the config at start, and a reload
 /// gives each listener or group it adds (or replaces) a new one. `None`: a reload removed it,
@@ -124,12 +135,7 @@ pub struct Labels {
     pub groups: Vec<Option<String>>,
 }
 
-pub fn render_metrics(
-    workers: &[Snapshot],
-    style: ErrorStyle,
-    health: &[HealthRow],
-    labels: &Labels,
-) -> String {
+pub fn render_metrics(workers: &[Snapshot], health: &[HealthRow], labels: &Labels) -> String {
     let mut sum = Snapshot::default();
     for w in workers {
         sum.add(w);
@@ -274,12 +280,24 @@ pub fn render_metrics(
         "counter",
         "Responses ringway generated itself, by status code.",
     );
+    // Each response under the status it went out with: a live change of
+    // upstream_error_style moves no past count to another code.
     let mut by_code: Vec<(u16, u64)> = Vec::new();
-    for (cause, &n) in Cause::ALL.iter().zip(&sum.errors_by_cause) {
-        let code = cause.status(style);
-        match by_code.iter_mut().find(|(c, _)| *c == code) {
-            Some((_, total)) => *total += n,
-            None => by_code.push((code, n)),
+    let answered = Cause::ALL.iter().zip(
+        sum.errors_by_cause
+            .iter()
+            .zip(&sum.cloudflare_errors_by_cause),
+    );
+    for (cause, (&all, &cloudflare)) in answered {
+        for (style, n) in [
+            (ErrorStyle::Standard, all.saturating_sub(cloudflare)),
+            (ErrorStyle::Cloudflare, cloudflare),
+        ] {
+            let code = cause.status(style);
+            match by_code.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, total)) => *total += n,
+                None => by_code.push((code, n)),
+            }
         }
     }
     by_code.sort_unstable();
@@ -333,17 +351,12 @@ mod tests {
     }
 
     #[test]
-    fn generated_responses_are_counted_by_the_status_of_the_style() {
+    fn generated_responses_are_counted_by_the_status_they_went_out_with() {
         let mut s = Snapshot::default();
         s.errors_by_cause[index(&Cause::ALL, Cause::ConnectRefused)] = 2;
         s.errors_by_cause[index(&Cause::ALL, Cause::InvalidResponse)] = 1;
         s.errors_by_cause[index(&Cause::ALL, Cause::DesyncBlocked)] = 7;
-        let standard = render_metrics(
-            std::slice::from_ref(&s),
-            ErrorStyle::Standard,
-            &[],
-            &Labels::default(),
-        );
+        let standard = render_metrics(std::slice::from_ref(&s), &[], &Labels::default());
         assert!(standard.contains("\nringway_elb_responses_total{code=\"502\"} 3\n"));
         assert!(standard.contains("\nringway_elb_responses_total{code=\"400\"} 7\n"));
         assert!(standard.contains("\nringway_upstream_errors_total{cause=\"connect-refused\"} 2\n"));
@@ -351,9 +364,16 @@ mod tests {
             !standard.contains("cause=\"desync-blocked\""),
             "client causes are not upstream"
         );
-        let cloudflare = render_metrics(&[s], ErrorStyle::Cloudflare, &[], &Labels::default());
-        assert!(cloudflare.contains("\nringway_elb_responses_total{code=\"521\"} 2\n"));
-        assert!(cloudflare.contains("\nringway_elb_responses_total{code=\"520\"} 1\n"));
+        // One of the refusals and the invalid response went out in Cloudflare's style (the
+        // style changed live in between): each code keeps what it was sent with.
+        s.cloudflare_errors_by_cause[index(&Cause::ALL, Cause::ConnectRefused)] = 1;
+        s.cloudflare_errors_by_cause[index(&Cause::ALL, Cause::InvalidResponse)] = 1;
+        let mixed = render_metrics(&[s], &[], &Labels::default());
+        assert!(mixed.contains("\nringway_elb_responses_total{code=\"502\"} 1\n"));
+        assert!(mixed.contains("\nringway_elb_responses_total{code=\"521\"} 1\n"));
+        assert!(mixed.contains("\nringway_elb_responses_total{code=\"520\"} 1\n"));
+        assert!(mixed.contains("\nringway_elb_responses_total{code=\"400\"} 7\n"));
+        assert!(mixed.contains("\nringway_upstream_errors_total{cause=\"connect-refused\"} 2\n"));
     }
 
     #[test]
@@ -361,7 +381,7 @@ mod tests {
         let mut s = Snapshot::default();
         s.desync_by_reason.iter_mut().for_each(|n| *n = 1);
         s.errors_by_cause.iter_mut().for_each(|n| *n = 1);
-        for line in render_metrics(&[s], ErrorStyle::Standard, &[], &Labels::default()).lines() {
+        for line in render_metrics(&[s], &[], &Labels::default()).lines() {
             let ok = line.starts_with("# HELP ringway_")
                 || line.starts_with("# TYPE ringway_")
                 || (line.starts_with("ringway_")

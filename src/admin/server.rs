@@ -212,9 +212,8 @@ fn serve(mut stream: TcpStream, admin: &Admin) -> io::Result<()> {
     match (head.method, path) {
         (Method::Get, b"/metrics") => {
             let snapshots = admin.snapshots();
-            let style = admin.plane.attributes().upstream_error_style;
             let health = admin.health_rows();
-            let text = render_metrics(&snapshots, style, &health, &admin.plane.labels());
+            let text = render_metrics(&snapshots, &health, &admin.plane.labels());
             reply(&mut stream, 200, "text/plain; version=0.0.4", &text)
         }
         (Method::Get, b"/health") => reply(&mut stream, 200, "text/plain", "ok\n"),

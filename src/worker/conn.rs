@@ -321,8 +321,8 @@ pub async fn reply_error(
     close: bool,
 ) -> Next {
     let timer = &clock.timer;
-    w.stats.count_error(cause);
     let style = w.attrs().upstream_error_style;
+    w.stats.count_error(cause, style);
     w.stats
         .count_response(clock.listener, clock.group.get(), cause.status(style));
     clock.note(|l| {

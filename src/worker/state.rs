@@ -15,7 +15,7 @@ use slab::Slab;
 
 use crate::admin::{RequestKey, Snapshot, TargetCounts};
 use crate::balance::Router;
-use crate::config::{Attributes, Config, Listener};
+use crate::config::{Attributes, Config, ErrorStyle, Listener};
 use crate::desync::{Action, HeaderMark, Reason, Verdict};
 use crate::error::Cause;
 use crate::http::Limits;
@@ -173,6 +173,8 @@ pub struct Stats {
     pub upstream_connects: Cell<u64>,
     /// Responses the balancer generated itself, by cause (indexed like `Cause::ALL`).
     pub errors_by_cause: [Cell<u64>; Cause::ALL.len()],
+    /// Of those, the ones sent in Cloudflare's style (the rest went out in the standard one).
+    pub cloudflare_errors_by_cause: [Cell<u64>; Cause::ALL.len()],
     /// Non-compliant requests by classification reason (indexed like `Reason::ALL`); the tier
     /// label of ALB's metric follows from the reason.
     pub desync_by_reason: ReasonCounts,
@@ -212,6 +214,9 @@ impl Stats {
             timers: 0,
             requests: self.requests.get(),
             errors_by_cause: std::array::from_fn(|i| self.errors_by_cause[i].get()),
+            cloudflare_errors_by_cause: std::array::from_fn(|i| {
+                self.cloudflare_errors_by_cause[i].get()
+            }),
             desync_by_reason: std::array::from_fn(|i| self.desync_by_reason.0[i].get()),
             responses_by_class: std::array::from_fn(|i| self.responses_by_class[i].get()),
             requests_by: self.requests_by.borrow().clone(),
@@ -225,9 +230,13 @@ impl Stats {
         }
     }
 
-    pub fn count_error(&self, cause: Cause) {
+    /// A response ringway generated for `cause`, sent in `style`.
+    pub fn count_error(&self, cause: Cause, style: ErrorStyle) {
         if let Some(i) = Cause::ALL.iter().position(|&c| c == cause) {
             bump(&self.errors_by_cause[i]);
+            if style == ErrorStyle::Cloudflare {
+                bump(&self.cloudflare_errors_by_cause[i]);
+            }
         }
     }
 }
