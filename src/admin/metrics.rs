@@ -331,7 +331,7 @@ mod tests {
         a.desync_by_reason[index(&Reason::ALL, Reason::DuplicateContentLength)] = 2;
         let mut b = a.clone();
         b.desync_by_reason[index(&Reason::ALL, Reason::MissingHost)] = 5;
-        let text = render_metrics(&[a, b], ErrorStyle::Standard, &[], &Labels::default());
+        let text = render_metrics(&[a, b], &[], &Labels::default());
         assert!(
             text.contains("\nringway_new_connections_total 6\n"),
             "{text}"
