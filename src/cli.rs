@@ -492,7 +492,6 @@ fn serve(path: &std::path::Path, workers: Option<usize>, driver: DriverChoice) -
 
 fn start_and_wait(config: Config, opts: ServeOptions) -> ExitCode {
     let admin_addr = config.load_balancer.admin;
-    let token = config.load_balancer.admin_token.clone();
     // Every thread started from here on inherits the mask: only the signal thread sees them.
     let signals = block_signals();
     match worker::start(config, opts) {
@@ -501,7 +500,6 @@ fn start_and_wait(config: Config, opts: ServeOptions) -> ExitCode {
             std::thread::spawn(move || handle_signals(signals, &control));
             let plane: std::sync::Arc<dyn admin::Plane> = server.control.clone();
             let api = admin::Admin {
-                token,
                 workers: server.published.clone(),
                 plane,
                 health: server.health.clone(),

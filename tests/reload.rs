@@ -356,3 +356,48 @@ fn deletion_protection_refuses_a_reload_that_removes_a_listener_or_a_group() {
     let (_, groups) = lb.admin_get("/target-groups");
     assert!(groups.contains("\"api\""), "{groups}");
 }
+
+/// A reload rotates the admin token at once (the old one is refused from then on), and names
+/// the `[load_balancer]` keys that only a restart applies instead of dropping them silently.
+#[test]
+fn a_reload_rotates_the_admin_token_and_names_what_waits_for_a_restart() {
+    let origin = Origin::echo();
+    let base = config(&[origin.addr], "", "");
+    let with_token = |token: &str| {
+        base.replace(
+            "admin = \"127.0.0.1:0\"",
+            &format!("admin = \"127.0.0.1:0\"\nadmin_token = \"{token}\""),
+        )
+    };
+    let lb = Balancer::start("auto", &with_token("first"));
+    let get_with = |token: &str| {
+        lb.cli(&[
+            "attrs",
+            "get",
+            "idle_timeout.timeout_seconds",
+            "--token",
+            token,
+        ])
+        .status
+        .success()
+    };
+    assert!(get_with("first"));
+    assert!(!get_with("second"));
+    lb.rewrite_config(&with_token("second").replace("workers = 1", "workers = 2"));
+    let out = lb.cli(&["reload", "--token", "first"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("applied: load_balancer.admin_token"),
+        "{said}"
+    );
+    assert!(
+        said.contains("load_balancer.workers at the next start"),
+        "{said}"
+    );
+    assert!(!get_with("first"));
+    assert!(get_with("second"));
+    // The requests themselves never needed the token.
+    let r = lb.client().request("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(r.status, 200);
+}

@@ -45,6 +45,9 @@ pub trait Plane: Send + Sync {
     fn labels(&self) -> Labels;
     /// Once stopping, the admin API closes too (so a new process can take its address).
     fn is_stopping(&self) -> bool;
+    /// The bearer token every request but `GET /health` must carry; `None`: none needed. A
+    /// reload can change it.
+    fn admin_token(&self) -> Option<String>;
 }
 
 /// A target group as `GET /target-groups` lists it.
@@ -90,7 +93,6 @@ impl RefusedChange {
 
 /// Everything the admin thread serves from.
 pub struct Admin {
-    pub token: Option<String>,
     pub workers: Vec<Published>,
     pub plane: Arc<dyn Plane>,
     pub health: HealthTable,
@@ -186,7 +188,7 @@ fn serve(mut stream: TcpStream, admin: &Admin) -> io::Result<()> {
     // without the token. Everything else needs it.
     let open =
         head.method == Method::Get && http::split_target(head.target.of(&buf)).path == b"/health";
-    if let Some(token) = admin.token.as_deref().filter(|_| !open) {
+    if let Some(token) = admin.plane.admin_token().filter(|_| !open) {
         let given = http::header_value(&buf, &head.headers, b"authorization")
             .and_then(|v| v.strip_prefix(b"Bearer "));
         if !given.is_some_and(|g| same_secret(g, token.as_bytes())) {

@@ -16,7 +16,7 @@ use crossbeam_channel::Sender;
 
 use crate::admin::{GroupListing, HealthTable, Labels, Published, RefusedChange};
 use crate::balance::Health;
-use crate::config::{Attributes, Config, ConfigError, Listener, Target, TargetGroup};
+use crate::config::{Attributes, Config, ConfigError, Listener, LoadBalancer, Target, TargetGroup};
 
 use super::health::{self, HealthCommand, Probed};
 pub use super::inbox::Control;
@@ -76,6 +76,9 @@ fn settings(g: &TargetGroup) -> TargetGroup {
 /// The attributes in force, the target lists, and the way to every worker.
 pub struct ControlPlane {
     attrs: Mutex<Attributes>,
+    /// `[load_balancer]` as the process started with it, but for `admin_token`, which a
+    /// reload changes live; the rest takes a restart (`reload` says so).
+    load_balancer: Mutex<LoadBalancer>,
     groups: Mutex<Vec<GroupView>>,
     workers: Vec<Sender<Control>>,
     health: OnceLock<Sender<HealthCommand>>,
@@ -120,6 +123,7 @@ impl ControlPlane {
             next_listener: AtomicUsize::new(config.listeners.len()),
             next_group: AtomicUsize::new(groups.len()),
             attrs: Mutex::new(attrs),
+            load_balancer: Mutex::new(config.load_balancer.clone()),
             groups: Mutex::new(
                 groups
                     .iter()
@@ -257,6 +261,26 @@ impl ControlPlane {
                 self.broadcast(|| Control::Attributes(next.attributes));
             }
         }
+        // The admin token changes at once (a rotated token must not wait for a restart); the
+        // workers, the admin address and the access log are set up at start.
+        let mut at_next_start = Vec::new();
+        {
+            let mut lb = self.load_balancer.lock().unwrap_or_else(|e| e.into_inner());
+            let new = &next.load_balancer;
+            if lb.admin_token != new.admin_token {
+                lb.admin_token.clone_from(&new.admin_token);
+                changes.push("load_balancer.admin_token".to_string());
+            }
+            for (key, differs) in [
+                ("load_balancer.workers", lb.workers != new.workers),
+                ("load_balancer.admin", lb.admin != new.admin),
+                ("load_balancer.access_log", lb.access_log != new.access_log),
+            ] {
+                if differs {
+                    at_next_start.push(key);
+                }
+            }
+        }
         // Groups first, so that no router names a slot a worker does not have yet.
         let mut old_groups: Vec<Option<GroupView>> =
             std::mem::take(&mut *groups).into_iter().map(Some).collect();
@@ -347,11 +371,14 @@ impl ControlPlane {
         for old in retired {
             self.remove_group(&old, false);
         }
-        let summary = if changes.is_empty() {
-            "nothing changed".to_string()
-        } else {
-            format!("applied: {}", changes.join(", "))
+        let mut summary = match (changes.is_empty(), at_next_start.is_empty()) {
+            (true, true) => "nothing changed".to_string(),
+            (true, false) => "nothing applied now".to_string(),
+            (false, _) => format!("applied: {}", changes.join(", ")),
         };
+        if !at_next_start.is_empty() {
+            summary.push_str(&format!("; {} at the next start", at_next_start.join(", ")));
+        }
         eprintln!("ringway: reload of {}: {summary}", path.display());
         Ok(summary)
     }
@@ -753,5 +780,13 @@ impl crate::admin::Plane for ControlPlane {
 
     fn is_stopping(&self) -> bool {
         ControlPlane::is_stopping(self)
+    }
+
+    fn admin_token(&self) -> Option<String> {
+        self.load_balancer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .admin_token
+            .clone()
     }
 }
