@@ -1,5 +1,6 @@
-//! The admin API on the admin address (DESIGN.md §6), never on a data listener. What exists so
-//! far: `GET /metrics` (Prometheus text) and `GET /health`; the rest of §6 arrives with issue 6.
+//! The admin API on the admin address (DESIGN.md §6), never on a data listener: attributes,
+//! target groups and targets, stats, reload, stop, `GET /metrics` (Prometheus text) and
+//! `GET /health`.
 //!
 //! - `metrics`: `Snapshot`, one worker's counters as published, and the Prometheus text of
 //!   their sum. Pure.
