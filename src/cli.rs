@@ -273,19 +273,12 @@ fn stats(watch: bool, admin: &AdminArgs) -> Result<(), String> {
             .map_err(|e| format!("the admin API sent stats that are not JSON: {e}"))
     };
     if !watch {
-        print!("{}", stats_table(&fetch()?, None));
+        print!("{}", stats_table(&fetch()?));
         return Ok(());
     }
-    let mut last: Option<(std::time::Instant, u64)> = None;
     loop {
-        let now = fetch()?;
-        let total = now["requests_total"].as_u64().unwrap_or(0);
-        let rate = last.map(|(at, before)| {
-            total.saturating_sub(before) as f64 / at.elapsed().as_secs_f64().max(0.001)
-        });
-        last = Some((std::time::Instant::now(), total));
         // Clear the screen and draw the table again.
-        print!("\x1b[2J\x1b[H{}", stats_table(&now, rate));
+        print!("\x1b[2J\x1b[H{}", stats_table(&fetch()?));
         use std::io::Write;
         let _ = std::io::stdout().flush();
         std::thread::sleep(std::time::Duration::from_secs(1));
@@ -293,7 +286,7 @@ fn stats(watch: bool, admin: &AdminArgs) -> Result<(), String> {
 }
 
 /// The compact table of `ringway stats`.
-fn stats_table(s: &serde_json::Value, rate: Option<f64>) -> String {
+fn stats_table(s: &serde_json::Value) -> String {
     use std::fmt::Write;
     let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
     let mut out = String::new();
@@ -303,13 +296,25 @@ fn stats_table(s: &serde_json::Value, rate: Option<f64>) -> String {
         n(&s["connections"]["active"]),
         n(&s["connections"]["new_total"])
     );
-    let rate = rate.map_or(String::new(), |r| format!("  {r:.0}/s"));
-    let _ = writeln!(out, "requests     total {}{rate}", n(&s["requests_total"]));
+    // The workers' own rate over their last second (they publish once a second).
+    let _ = writeln!(
+        out,
+        "requests     total {}  {}/s",
+        n(&s["requests_total"]),
+        n(&s["requests_per_second"])
+    );
     let _ = write!(out, "responses   ");
     for class in ["1xx", "2xx", "3xx", "4xx", "5xx"] {
         let _ = write!(out, " {class} {}", n(&s["responses"][class]));
     }
     let _ = writeln!(out);
+    if let Some(codes) = s["responses_by_code"].as_object().filter(|c| !c.is_empty()) {
+        let _ = write!(out, "codes       ");
+        for (code, count) in codes {
+            let _ = write!(out, " {code} {}", n(count));
+        }
+        let _ = writeln!(out);
+    }
     let _ = write!(out, "desync      ");
     for tier in ["Acceptable", "Ambiguous", "Severe"] {
         let count = n(&s["desync_non_compliant_by_tier"][tier]);

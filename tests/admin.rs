@@ -306,12 +306,31 @@ fn stats_and_requests_total_count_what_clients_were_answered() {
     let stats: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(stats["responses"]["2xx"], 3);
     assert_eq!(stats["responses"]["4xx"], 1);
+    assert_eq!(stats["responses_by_code"]["200"], 3);
+    assert_eq!(stats["responses_by_code"]["400"], 1);
     assert_eq!(stats["connections"]["new_total"], 4);
     let out = lb.cli(&["stats"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let table = stdout(&out);
     assert!(table.contains("2xx 3"), "{table}");
+    assert!(table.contains(" 200 3 400 1"), "{table}");
     assert!(table.contains(&origin.addr.to_string()), "{table}");
+    // Under load the workers' rate shows, in the JSON and in the one-shot table alike.
+    let load = Load::start(lb.addr, 2);
+    let deadline = Instant::now() + Duration::from_secs(4);
+    let rate = loop {
+        let (_, body) = lb.admin_get("/stats");
+        let stats: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let rate = stats["requests_per_second"].as_u64().unwrap();
+        if rate > 0 || Instant::now() > deadline {
+            break rate;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let table = stdout(&lb.cli(&["stats"]));
+    load.finish();
+    assert!(rate > 0, "no rate under load");
+    assert!(!table.contains(" 0/s"), "{table}");
     // --watch redraws once a second until stopped, with a rate from the second frame on.
     let mut watch = Command::new(env!("CARGO_BIN_EXE_ringway"))
         .args(["stats", "--watch", "--admin", &lb.admin_addr().to_string()])

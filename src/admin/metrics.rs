@@ -17,6 +17,8 @@ pub struct Snapshot {
     /// Deadlines armed in the worker's timing wheel (connections' timers, pooled connections).
     pub timers: u64,
     pub requests: u64,
+    /// Requests a second between the worker's last two publishes.
+    pub requests_per_second: u64,
     pub errors_by_cause: [u64; Cause::ALL.len()],
     /// Of `errors_by_cause`, those answered while `upstream_error_style` was `cloudflare`:
     /// the status each response went out with, whatever the style is now.
@@ -60,6 +62,7 @@ impl Default for Snapshot {
             active_connections: 0,
             timers: 0,
             requests: 0,
+            requests_per_second: 0,
             errors_by_cause: [0; Cause::ALL.len()],
             cloudflare_errors_by_cause: [0; Cause::ALL.len()],
             desync_by_reason: [0; Reason::ALL.len()],
@@ -102,6 +105,7 @@ impl Snapshot {
             }
         }
         self.requests += other.requests;
+        self.requests_per_second += other.requests_per_second;
         for (a, b) in self.errors_by_cause.iter_mut().zip(&other.errors_by_cause) {
             *a += b;
         }

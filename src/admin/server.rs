@@ -373,6 +373,18 @@ fn stats_json(workers: &[Snapshot], groups: &[GroupListing], health: &[HealthRow
     let classes: serde_json::Map<String, serde_json::Value> = (1..6)
         .map(|c| (format!("{c}xx"), sum.responses_by_class[c].into()))
         .collect();
+    let mut codes: Vec<(u16, u64)> = Vec::new();
+    for &(key, n) in &sum.requests_by {
+        match codes.iter_mut().find(|(c, _)| *c == key.status) {
+            Some((_, total)) => *total += n,
+            None => codes.push((key.status, n)),
+        }
+    }
+    codes.sort_unstable();
+    let codes: serde_json::Map<String, serde_json::Value> = codes
+        .into_iter()
+        .map(|(code, n)| (code.to_string(), n.into()))
+        .collect();
     let causes: serde_json::Map<String, serde_json::Value> = crate::error::Cause::ALL
         .iter()
         .zip(&sum.errors_by_cause)
@@ -396,7 +408,9 @@ fn stats_json(workers: &[Snapshot], groups: &[GroupListing], health: &[HealthRow
             "new_total": sum.new_connections,
         },
         "requests_total": sum.requests,
+        "requests_per_second": sum.requests_per_second,
         "responses": classes,
+        "responses_by_code": codes,
         "errors_by_cause": causes,
         "desync_non_compliant_by_tier": tiers,
         "timers": sum.timers,

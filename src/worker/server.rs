@@ -225,8 +225,16 @@ fn run_worker(
 /// Copies the worker's counters to where the admin API reads them, once a second: one lock a
 /// second, never one on the request path.
 async fn publish_loop(worker: Rc<Worker>, publish: Published) {
+    let mut last: Option<(std::time::Instant, u64)> = None;
     loop {
-        let snapshot = worker.snapshot();
+        let mut snapshot = worker.snapshot();
+        let now = std::time::Instant::now();
+        if let Some((at, requests)) = last {
+            let seconds = now.duration_since(at).as_secs_f64().max(0.001);
+            snapshot.requests_per_second =
+                (snapshot.requests.saturating_sub(requests) as f64 / seconds).round() as u64;
+        }
+        last = Some((now, snapshot.requests));
         if let Some(log) = &worker.log {
             log.flush();
         }
