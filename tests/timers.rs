@@ -73,6 +73,39 @@ fn idle_client_connections_close_at_the_idle_timeout(driver: &str) {
     );
 }
 
+fn a_new_connection_that_sends_nothing_closes_at_the_header_timeout(driver: &str) {
+    let origin = Origin::echo();
+    let lb = balancer(
+        driver,
+        origin.addr,
+        "\"client_header_timeout.seconds\" = 1",
+        "",
+    );
+    // Never a byte: closed at the header timeout (the idle timeout is 60 s), with no answer.
+    let mut silent = TcpStream::connect(lb.addr).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let start = Instant::now();
+    let mut got = Vec::new();
+    assert!(silent.read_to_end(&mut got).is_ok(), "closed, not reset");
+    let waited = start.elapsed();
+    assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
+    assert!(
+        waited >= Duration::from_millis(950),
+        "closed after {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(3), "closed after {waited:?}");
+    // One that sends its request in time is served, and then idles past the header timeout
+    // as any keep-alive connection.
+    let mut client = lb.client();
+    std::thread::sleep(Duration::from_millis(500));
+    let get = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    assert_eq!(client.request(get).status, 200);
+    std::thread::sleep(Duration::from_millis(2000));
+    assert_eq!(client.request(get).status, 200);
+}
+
 fn a_connection_quiet_past_the_park_delay_is_still_served_and_still_times_out(driver: &str) {
     // After a second without a request a connection gives its read buffer back and waits for
     // readiness alone; it must still be served, and still close at the idle timeout.
@@ -467,6 +500,7 @@ fn a_thousand_slow_clients_get_408_and_do_not_stop_others(driver: &str) {
 
 on_both_drivers!(
     idle_client_connections_close_at_the_idle_timeout,
+    a_new_connection_that_sends_nothing_closes_at_the_header_timeout,
     a_connection_quiet_past_the_park_delay_is_still_served_and_still_times_out,
     a_body_slower_than_the_idle_timeout_is_cut_off,
     a_client_that_stops_reading_is_closed_at_the_idle_timeout,

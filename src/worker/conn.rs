@@ -78,8 +78,13 @@ pub struct ClientClock {
 impl ClientClock {
     fn new(w: &Worker, listener: usize) -> Self {
         let attrs = w.attrs();
+        // A new connection's first head is due within the header timeout of its opening (as
+        // nginx's client_header_timeout): one that never sends a byte is closed then, without
+        // an answer, rather than held for the idle timeout. Its first bytes move the deadline
+        // on (`read_head`); between requests the idle timeout rules.
+        let first_head = attrs.idle_timeout.min(attrs.client_header_timeout);
         ClientClock {
-            timer: w.timers.timer(attrs.idle_timeout, attrs.idle_timeout),
+            timer: w.timers.timer(first_head, attrs.idle_timeout),
             listener,
             group: Cell::new(None),
             log: RefCell::new(None),
