@@ -190,7 +190,9 @@ impl ControlPlane {
     ///   changed is replaced by a group with the new settings whose targets start with the
     ///   health they have now;
     /// - each group's targets: new ones registered, missing ones drained, weights changed
-    ///   (the file wins over live registrations).
+    ///   (the file wins over live registrations);
+    /// - `load_balancer.admin_token`; the section's other keys are set up at start, and the
+    ///   answer names those the file changes as waiting for the next start.
     ///
     /// While `deletion_protection.enabled` is true (as it was before this reload), a file
     /// that removes a listener or a group is refused with 409.
@@ -201,6 +203,18 @@ impl ControlPlane {
             ));
         };
         let next = Config::load(path).map_err(|e| RefusedChange::bad(e.to_string()))?;
+        // The file's own check holds a token to its admin address; the API stays on the
+        // address it started on until a restart, and off loopback it keeps needing one.
+        let running_admin = self
+            .load_balancer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .admin;
+        if next.load_balancer.admin_token.is_none() && !running_admin.ip().is_loopback() {
+            return Err(RefusedChange::bad(format!(
+                "config: load_balancer.admin_token = \"\": allowed a non-empty token while the admin API runs on {running_admin} (not loopback) until a restart; nothing was applied"
+            )));
+        }
         let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
         let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
 
@@ -788,5 +802,69 @@ impl crate::admin::Plane for ControlPlane {
             .unwrap_or_else(|e| e.into_inner())
             .admin_token
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plane over `text`, read back from a file a reload can rewrite; no worker.
+    fn plane(text: &str, path: &std::path::Path) -> ControlPlane {
+        std::fs::write(path, text).unwrap();
+        let config = Config::load(path).unwrap();
+        let bound: Vec<SocketAddr> = config
+            .listeners
+            .iter()
+            .map(|l| SocketAddr::new(l.address, l.port))
+            .collect();
+        let table = std::sync::Arc::new(Mutex::new(health::initial_table(&config)));
+        ControlPlane::new(
+            &config,
+            &bound,
+            Some(path.to_path_buf()),
+            Vec::new(),
+            table,
+            Vec::new(),
+        )
+    }
+
+    /// The admin API stays where it started until a restart: off loopback, a reload may not
+    /// take its token away, even with a file that moves the API to loopback.
+    #[test]
+    fn a_reload_keeps_a_token_on_an_admin_api_off_loopback() {
+        let path = std::env::temp_dir().join(format!("ringway-plane-{}.toml", std::process::id()));
+        let text = |admin: &str, token: &str| {
+            format!(
+                "[load_balancer]\nadmin = \"{admin}\"\nadmin_token = \"{token}\"\n\n\
+                 [[listeners]]\naddress = \"127.0.0.1\"\nport = 0\ndefault_target_group = \"web\"\n\n\
+                 [[target_groups]]\nname = \"web\"\n"
+            )
+        };
+        let plane = plane(&text("0.0.0.0:9900", "first"), &path);
+        std::fs::write(&path, text("127.0.0.1:9900", "")).unwrap();
+        let refused = plane.reload().unwrap_err();
+        assert!(
+            refused.message.contains("load_balancer.admin_token")
+                && refused.message.contains("0.0.0.0:9900"),
+            "{}",
+            refused.message
+        );
+        assert_eq!(
+            crate::admin::Plane::admin_token(&plane).as_deref(),
+            Some("first")
+        );
+        // A new token is taken; the move to loopback waits for the next start.
+        std::fs::write(&path, text("127.0.0.1:9900", "second")).unwrap();
+        let said = plane.reload().unwrap();
+        assert_eq!(
+            said,
+            "applied: load_balancer.admin_token; load_balancer.admin at the next start"
+        );
+        assert_eq!(
+            crate::admin::Plane::admin_token(&plane).as_deref(),
+            Some("second")
+        );
+        let _ = std::fs::remove_file(&path);
     }
 }
