@@ -1,0 +1,1 @@
+taskset -c 0 wrk -t1 -c64 -d2s --latency http://127.0.0.1:8082/
