@@ -73,6 +73,16 @@ impl Default for Snapshot {
     }
 }
 
+/// Adds `n` to `key`'s count in `counts`, a short list of (key, count) pairs (a few dozen keys
+/// at most: a search beats hashing).
+#[inline]
+pub fn tally<K: PartialEq>(counts: &mut Vec<(K, u64)>, key: K, n: u64) {
+    match counts.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, total)) => *total += n,
+        None => counts.push((key, n)),
+    }
+}
+
 impl Snapshot {
     pub(super) fn add(&mut self, other: &Snapshot) {
         self.new_connections += other.new_connections;
@@ -86,10 +96,7 @@ impl Snapshot {
             *a += b;
         }
         for &(key, n) in &other.requests_by {
-            match self.requests_by.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, total)) => *total += n,
-                None => self.requests_by.push((key, n)),
-            }
+            tally(&mut self.requests_by, key, n);
         }
         for t in &other.targets {
             match self
@@ -169,11 +176,7 @@ pub fn render_metrics(workers: &[Snapshot], health: &[HealthRow], labels: &Label
                 None => continue,
             },
         };
-        let labels = (listener, group, key.status);
-        match requests.iter_mut().find(|(k, _)| *k == labels) {
-            Some((_, total)) => *total += n,
-            None => requests.push((labels, *n)),
-        }
+        tally(&mut requests, (listener, group, key.status), *n);
     }
     requests.sort_unstable();
     for ((listener, group, status), n) in requests {
@@ -297,11 +300,7 @@ pub fn render_metrics(workers: &[Snapshot], health: &[HealthRow], labels: &Label
             (ErrorStyle::Standard, all.saturating_sub(cloudflare)),
             (ErrorStyle::Cloudflare, cloudflare),
         ] {
-            let code = cause.status(style);
-            match by_code.iter_mut().find(|(c, _)| *c == code) {
-                Some((_, total)) => *total += n,
-                None => by_code.push((code, n)),
-            }
+            tally(&mut by_code, cause.status(style), n);
         }
     }
     by_code.sort_unstable();

@@ -12,7 +12,7 @@ mod metrics;
 mod server;
 
 pub use client::{AdminClient, Answer};
-pub use metrics::{render_metrics, Labels, RequestKey, Snapshot, TargetCounts};
+pub use metrics::{render_metrics, tally, Labels, RequestKey, Snapshot, TargetCounts};
 pub use server::{
     attributes_json, start, Admin, GroupListing, HealthRow, HealthTable, Plane, Published,
     RefusedChange,

@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::metrics::{render_metrics, Labels, Snapshot};
+use super::metrics::{render_metrics, tally, Labels, Snapshot};
 use crate::config::{Attributes, ConfigError, Target};
 use crate::http::{self, encode, Limits, Method, RequestHead, Version};
 
@@ -375,10 +375,7 @@ fn stats_json(workers: &[Snapshot], groups: &[GroupListing], health: &[HealthRow
         .collect();
     let mut codes: Vec<(u16, u64)> = Vec::new();
     for &(key, n) in &sum.requests_by {
-        match codes.iter_mut().find(|(c, _)| *c == key.status) {
-            Some((_, total)) => *total += n,
-            None => codes.push((key.status, n)),
-        }
+        tally(&mut codes, key.status, n);
     }
     codes.sort_unstable();
     let codes: serde_json::Map<String, serde_json::Value> = codes

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
-use crate::admin::{RequestKey, Snapshot, TargetCounts};
+use crate::admin::{tally, RequestKey, Snapshot, TargetCounts};
 use crate::balance::Router;
 use crate::config::{Attributes, Config, ErrorStyle, Listener};
 use crate::desync::{Action, HeaderMark, Reason, Verdict};
@@ -199,11 +199,7 @@ impl Stats {
             group,
             status,
         };
-        let mut by = self.requests_by.borrow_mut();
-        match by.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, n)) => *n += 1,
-            None => by.push((key, 1)),
-        }
+        tally(&mut self.requests_by.borrow_mut(), key, 1);
     }
 
     /// The counters as the control plane sees them (`admin::Snapshot`).
